@@ -1,0 +1,51 @@
+# The course's commands. `make lab` and `make test` work from a fresh clone with
+# only Python 3.11+ and access to the package registry.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+NBSOURCES := $(wildcard source/*/*.ipynb)
+
+.PHONY: help venv lab test unit nbtest notebooks check-notebooks bench clean
+
+help:
+	@echo "make lab        set up .venv and open the course in JupyterLab"
+	@echo "make test       set up .venv and run every test"
+	@echo "make notebooks  regenerate notebooks/ (student) and solutions/ from source/"
+	@echo "make bench      benchmark cnnlib against a loop, SciPy and PyTorch"
+
+# One environment for students and tests: cnnlib installed editable, so the
+# notebooks import it the same way from JupyterLab, nbval and nbgrader.
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is needed, found " + sys.version.split()[0] + ": run make PYTHON=python3.11 ...")'
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[course,test]"
+	touch $(STAMP)
+
+venv: $(STAMP)
+
+lab: $(STAMP)
+	$(BIN)/jupyter lab --ServerApp.root_dir="$(CURDIR)" --LabApp.default_url=/lab/tree/notebooks
+
+unit: $(STAMP)
+	$(BIN)/python -m pytest tests
+
+# Re-executes every solution notebook and compares its outputs with the stored ones.
+nbtest: $(STAMP)
+	$(BIN)/python -m pytest --nbval solutions --nbval-current-env \
+	  --nbval-sanitize-with sanitize.cfg --nbval-cell-timeout=120 -p no:randomly
+
+test: unit nbtest
+
+notebooks: $(STAMP)
+	$(BIN)/python -m course.build
+
+check-notebooks: $(STAMP)
+	$(BIN)/python -m course.build --check
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/conv.py
+
+clean:
+	rm -rf build gradebook.db autograded feedback release solution .pytest_cache

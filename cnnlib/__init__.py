@@ -1,0 +1,40 @@
+"""cnnlib: the small NumPy library behind the course on convolutional networks.
+
+Arrays are NCHW (batch, channels, height, width); names and semantics follow
+``torch.nn.functional``. Every ``*_forward`` returns ``(out, cache)`` and the matching
+``*_backward(grad_out, cache)`` returns the gradients, as in CS231n.
+"""
+from .shapes import conv_output_size, conv_transpose_output_size, receptive_field
+from .conv import (
+    correlate2d,
+    convolve2d,
+    conv1d,
+    conv2d,
+    conv2d_forward,
+    conv2d_backward,
+    conv_transpose2d,
+    conv_transpose2d_forward,
+    conv_transpose2d_backward,
+    conv2d_matrix,
+)
+from .pool import (
+    max_pool2d,
+    max_pool2d_forward,
+    max_pool2d_backward,
+    avg_pool2d,
+    avg_pool2d_forward,
+    avg_pool2d_backward,
+    lp_pool2d,
+    lp_pool2d_forward,
+    lp_pool2d_backward,
+    adaptive_avg_pool2d,
+    adaptive_avg_pool2d_forward,
+    adaptive_avg_pool2d_backward,
+    adaptive_max_pool2d,
+    adaptive_max_pool2d_forward,
+    adaptive_max_pool2d_backward,
+    global_avg_pool2d,
+    global_max_pool2d,
+)
+
+__version__ = "0.1.0"

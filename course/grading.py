@@ -1,0 +1,49 @@
+"""Helpers for putting notebooks through nbgrader: building submissions, reading grades."""
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+from nbgrader.api import Gradebook
+
+from .build import clean_source
+
+
+def grade_id(cell) -> str | None:
+    return cell.metadata.get("nbgrader", {}).get("grade_id")
+
+
+def fill_solutions(student_nb, source_nb):
+    """The student notebook with every solution cell answered as in ``source_nb``."""
+    answers = {grade_id(c): clean_source(c.source) for c in source_nb.cells
+               if c.metadata.get("nbgrader", {}).get("solution")}
+    nb = nbformat.from_dict(student_nb)
+    for cell in nb.cells:
+        if grade_id(cell) in answers:
+            cell.source = answers[grade_id(cell)]
+    return nb
+
+
+def replace_answer(nb, cell_id: str, source: str):
+    """A copy of ``nb`` whose solution cell ``cell_id`` holds ``source``."""
+    nb = nbformat.from_dict(nb)
+    matches = [c for c in nb.cells if grade_id(c) == cell_id]
+    if len(matches) != 1:
+        raise KeyError(f"no single cell with grade_id {cell_id!r}")
+    matches[0].source = source
+    return nb
+
+
+def nbgrader(root: Path, *args: str) -> subprocess.CompletedProcess:
+    """Run an nbgrader sub-command on the course directory ``root``."""
+    return subprocess.run([sys.executable, "-m", "nbgrader", *args, f"--CourseDirectory.root={root}"],
+                          cwd=root, capture_output=True, text=True)
+
+
+def cell_scores(root: Path, assignment: str, student: str) -> dict[str, tuple[float | None, float]]:
+    """``{grade_id: (auto_score, max_score)}`` of one autograded notebook (the one named like the assignment)."""
+    with Gradebook(f"sqlite:///{root / 'gradebook.db'}") as gb:
+        sub = gb.find_submission_notebook(assignment, assignment, student)
+        return {g.name: (g.auto_score, g.max_score) for g in sub.grades}
