@@ -50,11 +50,13 @@ def show_matrix(m, title, xlabel="column", ylabel="row", ax=None, annotate=None,
 
 
 def show_images(images, titles, suptitle=None, ncols=None, cmap="gray", colorbar=True,
-                vmin=None, vmax=None, xlabel="x (column)", ylabel="y (row)", size=2.6):
+                vmin=None, vmax=None, robust=False, xlabel="x (column)", ylabel="y (row)", size=2.6):
     """Draw 2-D arrays side by side, each with its title and colour bar.
 
     ``images`` is a sequence of (H, W) arrays (or an array (K, H, W)); ``titles`` one
-    string per image. Axis labels go on the first image of each row.
+    string per image. Axis labels go on the first image of each row. ``robust`` sets
+    each image's colour limits to its 1st and 99th percentiles, so that a few extreme
+    values (strong edges, say) do not wash out the rest.
     """
     images = [np.asarray(im) for im in images]
     if len(titles) != len(images):
@@ -68,7 +70,8 @@ def show_images(images, titles, suptitle=None, ncols=None, cmap="gray", colorbar
         if k >= n:
             ax.axis("off")
             continue
-        im = ax.imshow(images[k], cmap=cmap, vmin=vmin, vmax=vmax, interpolation="nearest")
+        lo, hi = np.percentile(images[k], [1, 99]) if robust else (vmin, vmax)
+        im = ax.imshow(images[k], cmap=cmap, vmin=lo, vmax=hi, interpolation="nearest")
         ax.set_title(titles[k], fontsize=10)
         if k % ncols == 0:
             ax.set_xlabel(xlabel)

@@ -1,6 +1,7 @@
 """Helpers for putting notebooks through nbgrader: building submissions, reading grades."""
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -37,9 +38,14 @@ def replace_answer(nb, cell_id: str, source: str):
 
 
 def nbgrader(root: Path, *args: str) -> subprocess.CompletedProcess:
-    """Run an nbgrader sub-command on the course directory ``root``."""
+    """Run an nbgrader sub-command on the course directory ``root``.
+
+    The interpreter's bin folder goes first on PATH: nbgrader starts ``alembic`` from
+    there to create the gradebook.
+    """
+    env = dict(os.environ, PATH=os.pathsep.join([str(Path(sys.executable).parent), os.environ["PATH"]]))
     return subprocess.run([sys.executable, "-m", "nbgrader", *args, f"--CourseDirectory.root={root}"],
-                          cwd=root, capture_output=True, text=True)
+                          cwd=root, capture_output=True, text=True, env=env)
 
 
 def cell_scores(root: Path, assignment: str, student: str) -> dict[str, tuple[float | None, float]]:
