@@ -44,7 +44,8 @@ def check_ndim(arr, ndim, name, layout):
 
 
 def _is_int(v):
-    return isinstance(v, numbers.Integral) and not isinstance(v, (bool, np.bool_))
+    # ``type(v) is int`` first: the common case, ~10x cheaper than the ABC check.
+    return type(v) is int or (isinstance(v, numbers.Integral) and not isinstance(v, (bool, np.bool_)))
 
 
 def as_tuple(value, n, name, minimum=None):
@@ -62,7 +63,7 @@ def as_tuple(value, n, name, minimum=None):
         if len(out) != n or not all(_is_int(v) for v in out):
             raise ValueError(f"{name} must be an int or a tuple of {n} ints, got {value!r}")
         out = tuple(int(v) for v in out)
-    if minimum is not None and any(v < minimum for v in out):
+    if minimum is not None and out and min(out) < minimum:
         raise ValueError(f"{name} must be >= {minimum}, got {value!r}")
     return out
 
@@ -92,5 +93,4 @@ def resolve_padding(padding, kernel_size, stride, dilation):
         if any(s != 1 for s in stride):
             raise ValueError(f"padding='same' needs stride 1, got stride={stride}")
         return tuple((t // 2, t - t // 2) for t in total)
-    pads = as_tuple(padding, n, "padding", minimum=0)
-    return tuple((p, p) for p in pads)
+    return tuple([(p, p) for p in as_tuple(padding, n, "padding", minimum=0)])

@@ -9,6 +9,8 @@ from ._checks import PADDING_MODES, _is_int
 
 
 def _check_int(value, name, minimum):
+    if type(value) is int and value >= minimum:  # fast path for the common case
+        return value
     if not _is_int(value) or value < minimum:
         raise ValueError(f"{name} must be an int >= {minimum}, got {value!r}")
     return int(value)

@@ -1,0 +1,467 @@
+"""Convolutions in NumPy: 2-D correlation of one image, conv1d/conv2d, transposed conv2d.
+
+Arrays are NCHW and the layers follow ``torch.nn.functional``: ``conv2d`` is a
+cross-correlation (the kernel is not flipped). Output size along each axis::
+
+    convolution:  out = floor((n + 2p - d(k - 1) - 1) / s) + 1
+    transposed:   out = (n - 1)s - 2p + d(k - 1) + output_padding + 1
+
+Every layer is computed the same way:
+
+* **im2col**: copy the input into a zero-padded buffer, take a strided *view* of it with
+  one axis per kernel tap, ``(N, C_in, kh, kw, H_out, W_out)``, and copy that view once
+  into columns ``(N, C_in*kh*kw, H_out*W_out)``;
+* one batched matrix product ``w.reshape(C_out, C_in*kh*kw) @ columns``, which is
+  already the output ``(N, C_out, H_out*W_out)``.
+
+The way back (the gradient w.r.t. the input, which is also the transposed convolution)
+multiplies by ``w.T`` and runs **col2im**: the same strided view, this time of a zero
+buffer, to which every kernel tap adds its slice of the columns.
+
+One trick makes the copies fast: the output is computed on a grid as wide as a whole
+padded row (divided by the column stride), not just ``W_out`` wide. The extra columns
+on the right are garbage that is dropped at the end, but every column of the im2col
+matrix becomes a long run of consecutive pixels (for stride 1, a contiguous slice of the
+padded image) instead of ``H_out`` short rows, which NumPy copies and adds several times
+faster. The padded buffer gets one spare zero row at the bottom so that the garbage
+windows of the last row stay inside it.
+"""
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+
+from ._checks import as_float_array, as_pair, as_tuple, check_ndim, resolve_padding, result_dtype
+from .shapes import conv_output_size, conv_transpose_output_size
+
+__all__ = [
+    "correlate2d",
+    "convolve2d",
+    "conv1d",
+    "conv2d",
+    "conv2d_forward",
+    "conv2d_backward",
+    "conv_transpose2d",
+    "conv_transpose2d_forward",
+    "conv_transpose2d_backward",
+    "conv2d_matrix",
+]
+
+_MODES = ("valid", "same", "full")
+
+
+class _Geometry(NamedTuple):
+    """Where the kernel taps of a (direct) convolution read: all im2col/col2im need."""
+
+    in_size: tuple      # (H, W) of the direct convolution's input, before padding
+    kernel: tuple       # (kh, kw)
+    stride: tuple       # (sh, sw)
+    dilation: tuple     # (dh, dw)
+    pads: tuple         # ((top, bottom), (left, right))
+    out: tuple          # (H_out, W_out)
+    buffer_size: tuple  # (rows, row length) of the padded buffer
+    grid_width: int     # width of the widened output grid, >= W_out
+
+
+def _geometry(in_size, kernel, stride, dilation, pads, out):
+    (h, w), ((top, bottom), (left, right)), sw = in_size, pads, stride[1]
+    # One spare zero row at the bottom; the row length is a multiple of the column stride
+    # so that a whole padded row is a whole number of grid columns.
+    row_length = -(-(w + left + right) // sw) * sw
+    buffer_size = (h + top + bottom + 1, row_length)
+    return _Geometry(in_size, kernel, stride, dilation, pads, out, buffer_size, row_length // sw)
+
+
+# ---------------------------------------------------------------------------
+# Argument checking
+# ---------------------------------------------------------------------------
+
+def _operands(fn, x, w, b, x_layout, w_layout, transposed=False):
+    """Check x, w, b of a layer and return them as float arrays of one common dtype."""
+    x = as_float_array(x, "x")
+    w = as_float_array(w, "w")
+    ndim = x_layout.count(",") + 1
+    check_ndim(x, ndim, "x", x_layout)
+    check_ndim(w, ndim, "w", w_layout)
+    in_axis, out_axis = (0, 1) if transposed else (1, 0)
+    if x.shape[1] != w.shape[in_axis]:
+        raise ValueError(
+            f"{fn}: channel mismatch: x of shape {x.shape} has {x.shape[1]} channels but "
+            f"w of shape {w.shape} (layout {w_layout}) expects {w.shape[in_axis]}"
+        )
+    if b is not None:
+        b = as_float_array(b, "b")
+        if b.shape != (w.shape[out_axis],):
+            raise ValueError(
+                f"{fn}: b must have shape (C_out,) = ({w.shape[out_axis]},) for w of shape "
+                f"{w.shape}, got b of shape {b.shape}"
+            )
+    if x.dtype != w.dtype or (b is not None and b.dtype != x.dtype):
+        dtype = result_dtype(x, w, b)
+        x, w = x.astype(dtype, copy=False), w.astype(dtype, copy=False)
+        b = None if b is None else b.astype(dtype, copy=False)
+    return x, w, b
+
+
+def _conv_geometry(fn, x_shape, w_shape, stride, pads, dilation, shown=None):
+    """The geometry of a convolution; ValueError if the kernel does not fit the padded input.
+
+    ``shown`` are the (x, w) shapes to name in the message (default: x_shape, w_shape).
+    """
+    (h, w), (kh, kw), (sh, sw), (dh, dw) = x_shape[2:], w_shape[2:], stride, dilation
+    (top, bottom), (left, right) = pads
+    try:
+        out = (conv_output_size(h + top + bottom, kh, sh, 0, dh),
+               conv_output_size(w + left + right, kw, sw, 0, dw))
+    except ValueError as err:
+        x_shown, w_shown = shown or (x_shape, w_shape)
+        raise ValueError(
+            f"{fn}: the kernel of w (shape {w_shown}) does not fit in x of shape {x_shown} "
+            f"with padding {pads} and dilation {dilation}: {err}"
+        ) from None
+    return _geometry((h, w), (kh, kw), stride, dilation, pads, out)
+
+
+def _check_grad_out(fn, grad_out, cache):
+    """Check a backward call: a cache from the matching forward, grad_out of the output's shape."""
+    if not isinstance(cache, dict) or cache.get("op") != fn:
+        raise ValueError(f"{fn}_backward: cache must be the second result of {fn}_forward")
+    grad_out = as_float_array(grad_out, "grad_out")
+    if grad_out.shape != cache["out_shape"]:
+        raise ValueError(
+            f"{fn}_backward: grad_out must have the shape of the forward output "
+            f"{cache['out_shape']}, got {grad_out.shape}"
+        )
+    return grad_out.astype(cache["w"].dtype, copy=False)
+
+
+# ---------------------------------------------------------------------------
+# The machinery: im2col, col2im and the widened output grid
+# ---------------------------------------------------------------------------
+
+def _windows(buf, geo):
+    """The im2col view of a padded buffer (C, N, *geo.buffer_size).
+
+    Shape (C, kh, kw, N, H_out, grid_width); entry ``[c, i, j, n, r, q]`` is
+    ``buf[c, n, r*sh + i*dh, q*sw + j*dw]`` (for the garbage columns q >= W_out the
+    index runs on into the next row).
+    """
+    c, n = buf.shape[:2]
+    s_c, s_n, s_h, s_w = buf.strides
+    (kh, kw), (sh, sw), (dh, dw) = geo.kernel, geo.stride, geo.dilation
+    shape = (c, kh, kw, n, geo.out[0], geo.grid_width)
+    strides = (s_c, dh * s_h, dw * s_w, s_n, sh * s_h, sw * s_w)
+    # np.lib.stride_tricks.as_strided(buf, shape, strides), minus its ~3 us of overhead.
+    return np.ndarray(shape, buf.dtype, buf, 0, strides)
+
+
+def _im2col(x, geo):
+    """Columns (C*kh*kw, N*H_out*grid_width) of x (N, C, H, W)."""
+    n, c, h, w = x.shape
+    (top, _), (left, _) = geo.pads
+    buf = np.zeros((c, n) + geo.buffer_size, x.dtype)
+    buf[:, :, top:top + h, left:left + w] = x.transpose(1, 0, 2, 3)
+    windows = _windows(buf, geo)
+    _, kh, kw, _, oh, gw = windows.shape
+    return windows.reshape(c * kh * kw, n * oh * gw)  # the one big copy
+
+
+def _col2im(cols, channels, n, geo):
+    """Adjoint of :func:`_im2col`: add each entry of cols back onto the pixel it came from.
+
+    cols: (C*kh*kw, N*H_out*grid_width); returns (N, C, H, W) with (H, W) = geo.in_size.
+    """
+    buf = np.zeros((channels, n) + geo.buffer_size, cols.dtype)
+    windows = _windows(buf, geo)  # writable: it is a view of buf
+    cols = cols.reshape(windows.shape)
+    # One slice-add per kernel tap. Within a tap no two entries hit the same pixel, so a
+    # plain += is correct, and much faster than np.add.at.
+    for i in range(geo.kernel[0]):
+        for j in range(geo.kernel[1]):
+            windows[:, i, j] += cols[:, i, j]
+    (top, _), (left, _) = geo.pads
+    h, w = geo.in_size
+    return buf[:, :, top:top + h, left:left + w].transpose(1, 0, 2, 3)
+
+
+def _widen(a, geo):
+    """(N, C, H_out, W_out) -> (C, N*H_out*grid_width), zeros in the garbage columns."""
+    n, c, h, w = a.shape
+    wide = np.zeros((c, n, h, geo.grid_width), a.dtype)
+    wide[..., :w] = a.transpose(1, 0, 2, 3)
+    return wide.reshape(c, n * h * geo.grid_width)
+
+
+def _narrow(a, n, geo):
+    """(C, N*H_out*grid_width) -> (N, C, H_out, W_out): drop the garbage columns (a view)."""
+    c = a.shape[0]
+    return a.reshape(c, n, geo.out[0], geo.grid_width).transpose(1, 0, 2, 3)[..., :geo.out[1]]
+
+
+def _flat(w):
+    """A 4-D weight (A, B, kh, kw) as the matrix (A, B*kh*kw)."""
+    a, b, kh, kw = w.shape
+    return w.reshape(a, b * kh * kw)
+
+
+def _matmul(a, b):
+    """a @ b, except for an inner dimension of 1, where NumPy+OpenBLAS is ~10x slow."""
+    return a * b if a.shape[-1] == 1 else np.matmul(a, b)
+
+
+def _conv2d(x, w, b, geo):
+    """conv2d of checked arguments: the output (N, C_out, H_out, W_out) and the columns."""
+    cols = _im2col(x, geo)
+    y = _matmul(_flat(w), cols)  # (C_out, N*H_out*grid_width): one matrix product
+    if b is not None:
+        y += b[:, None]
+    return _narrow(y, x.shape[0], geo), cols
+
+
+# ---------------------------------------------------------------------------
+# One image, one kernel (SciPy semantics)
+# ---------------------------------------------------------------------------
+
+def _correlate_image(fn, image, kernel, mode, flip):
+    image = as_float_array(image, "image")
+    kernel = as_float_array(kernel, "kernel")
+    check_ndim(image, 2, "image", "(H, W)")
+    check_ndim(kernel, 2, "kernel", "(kh, kw)")
+    if mode not in _MODES:
+        raise ValueError(f"{fn}: mode must be one of {_MODES}, got {mode!r}")
+    if image.size == 0 or kernel.size == 0:
+        raise ValueError(f"{fn}: image and kernel must not be empty, got shapes {image.shape} and {kernel.shape}")
+    if mode == "valid" and (kernel.shape[0] > image.shape[0] or kernel.shape[1] > image.shape[1]):
+        raise ValueError(
+            f"{fn}: in mode 'valid' the kernel must fit in the image, got kernel of shape "
+            f"{kernel.shape} and image of shape {image.shape}"
+        )
+    if mode == "valid":
+        pads = ((0, 0), (0, 0))
+    elif mode == "full":
+        pads = tuple((k - 1, k - 1) for k in kernel.shape)
+    else:
+        # SciPy centres 'same' in the full output: for an even kernel one more zero goes
+        # after the image when correlating, and before it when convolving.
+        pads = tuple(((k - 1) // 2, k // 2) for k in kernel.shape)
+        if flip:
+            pads = tuple(p[::-1] for p in pads)
+    if flip:
+        kernel = kernel[::-1, ::-1]
+    x, w, _ = _operands(fn, image[None, None], kernel[None, None], None, "(N, C, H, W)", "(O, C, kh, kw)")
+    geo = _conv_geometry(fn, x.shape, w.shape, (1, 1), pads, (1, 1))
+    return _conv2d(x, w, None, geo)[0][0, 0]
+
+
+def correlate2d(image, kernel, mode="valid"):
+    """2-D cross-correlation of one image with one kernel, as ``scipy.signal.correlate2d``.
+
+    ``out[r, c] = sum_{i, j} image[r + i, c + j] * kernel[i, j]`` (in "valid" mode).
+
+    image: (H, W); kernel: (kh, kw); mode: "valid" (only where the kernel fits; result
+    (H - kh + 1, W - kw + 1)), "same" (result (H, W), centred as SciPy does) or "full"
+    (every overlap; result (H + kh - 1, W + kw - 1)). Unlike SciPy, a kernel larger than
+    the image in "valid" mode is an error, not a silent swap of the two arguments.
+    """
+    return _correlate_image("correlate2d", image, kernel, mode, flip=False)
+
+
+def convolve2d(image, kernel, mode="valid"):
+    """2-D convolution of one image with one kernel, as ``scipy.signal.convolve2d``.
+
+    :func:`correlate2d` with the kernel flipped in both axes:
+    ``full[r, c] = sum_{i, j} image[r - i, c - j] * kernel[i, j]``.
+    Shapes and modes as in :func:`correlate2d`.
+    """
+    return _correlate_image("convolve2d", image, kernel, mode, flip=True)
+
+
+# ---------------------------------------------------------------------------
+# conv1d and conv2d
+# ---------------------------------------------------------------------------
+
+def conv1d(x, w, b=None, stride=1, padding=0, dilation=1):
+    """1-D convolution layer (cross-correlation), as ``torch.nn.functional.conv1d``.
+
+    x: (N, C_in, L); w: (C_out, C_in, K); b: (C_out,) or None.
+    stride, dilation: int >= 1. padding: int >= 0 (zeros on each side), or "valid" (none),
+    "same" (L_out = L; stride 1 only) or "full" (dilation*(K - 1) on each side).
+
+    Returns (N, C_out, L_out), ``L_out = floor((L + 2p - d(K - 1) - 1) / s) + 1``.
+    """
+    x, w, b = _operands("conv1d", x, w, b, "(N, C_in, L)", "(C_out, C_in, K)")
+    stride = as_tuple(stride, 1, "stride", minimum=1)
+    dilation = as_tuple(dilation, 1, "dilation", minimum=1)
+    pads = resolve_padding(padding, w.shape[2:], stride, dilation)
+    # A signal is an image of height 1.
+    x4, w4 = x[:, :, None, :], w[:, :, None, :]
+    geo = _conv_geometry("conv1d", x4.shape, w4.shape, (1,) + stride, ((0, 0),) + pads,
+                         (1,) + dilation, shown=(x.shape, w.shape))
+    return _conv2d(x4, w4, b, geo)[0][:, :, 0, :]
+
+
+def _conv2d_args(x, w, b, stride, padding, dilation):
+    x, w, b = _operands("conv2d", x, w, b, "(N, C_in, H, W)", "(C_out, C_in, kh, kw)")
+    stride = as_pair(stride, "stride", minimum=1)
+    dilation = as_pair(dilation, "dilation", minimum=1)
+    pads = resolve_padding(padding, w.shape[2:], stride, dilation)
+    return x, w, b, _conv_geometry("conv2d", x.shape, w.shape, stride, pads, dilation)
+
+
+def conv2d(x, w, b=None, stride=1, padding=0, dilation=1):
+    """2-D convolution layer (cross-correlation), as ``torch.nn.functional.conv2d``.
+
+    x: (N, C_in, H, W); w: (C_out, C_in, kh, kw); b: (C_out,) or None.
+    stride, dilation: int >= 1 or an (h, w) pair. padding: int >= 0 or an (h, w) pair
+    (zeros on each side), or "valid" (none), "same" (output size = input size; stride 1
+    only; an odd total puts the extra zero after, as PyTorch does) or "full"
+    (dilation*(k - 1) on each side).
+
+    Returns (N, C_out, H_out, W_out) with ``H_out = floor((H + 2p - d(kh - 1) - 1) / s) + 1``
+    (W_out likewise).
+    """
+    x, w, b, geo = _conv2d_args(x, w, b, stride, padding, dilation)
+    return _conv2d(x, w, b, geo)[0]
+
+
+def conv2d_forward(x, w, b=None, stride=1, padding=0, dilation=1):
+    """:func:`conv2d` that also returns the cache needed by :func:`conv2d_backward`.
+
+    Arguments and output as in :func:`conv2d`. The cache keeps the im2col columns and a
+    reference to ``w`` (do not change ``w`` in place before the backward pass).
+    """
+    x, w, b, geo = _conv2d_args(x, w, b, stride, padding, dilation)
+    y, cols = _conv2d(x, w, b, geo)
+    cache = {"op": "conv2d", "cols": cols, "w": w, "has_bias": b is not None,
+             "geometry": geo, "out_shape": y.shape}
+    return y, cache
+
+
+def conv2d_backward(grad_out, cache):
+    """Gradients of :func:`conv2d_forward`.
+
+    grad_out: (N, C_out, H_out, W_out), the gradient of the loss w.r.t. the output.
+    Returns (dx, dw, db) shaped like x (N, C_in, H, W), w (C_out, C_in, kh, kw) and
+    b (C_out,); db is None when the forward pass had no bias.
+    """
+    grad_out = _check_grad_out("conv2d", grad_out, cache)
+    w, cols, geo = cache["w"], cache["cols"], cache["geometry"]
+    g = _widen(grad_out, geo)  # (C_out, N*H_out*grid_width); zero for the garbage columns
+    dw = _matmul(g, cols.T).reshape(w.shape)
+    dx = _col2im(_matmul(_flat(w).T, g), w.shape[1], grad_out.shape[0], geo)
+    db = grad_out.sum(axis=(0, 2, 3)) if cache["has_bias"] else None
+    return dx, dw, db
+
+
+# ---------------------------------------------------------------------------
+# Transposed convolution
+# ---------------------------------------------------------------------------
+
+def conv_transpose2d(x, w, b=None, stride=1, padding=0, output_padding=0, dilation=1):
+    """Transposed 2-D convolution, as ``torch.nn.functional.conv_transpose2d``.
+
+    The gradient of :func:`conv2d` w.r.t. its input, used as a layer (an upsampling one
+    when stride > 1); stride, padding and dilation are those of that direct convolution.
+
+    x: (N, C_in, H, W); w: (C_in, C_out, kh, kw) (PyTorch's layout); b: (C_out,) or None.
+    stride, dilation: int >= 1 or an (h, w) pair; padding: int >= 0 or a pair;
+    output_padding: int or pair, each smaller than the stride or the dilation: the rows
+    and columns it adds at the bottom and right pick one of the output sizes that the
+    direct convolution maps to (H, W).
+
+    Returns (N, C_out, H_out, W_out) with
+    ``H_out = (H - 1)s - 2p + d(kh - 1) + output_padding + 1`` (W_out likewise).
+    """
+    return conv_transpose2d_forward(x, w, b, stride, padding, output_padding, dilation)[0]
+
+
+def _conv_transpose2d_args(x, w, b, stride, padding, output_padding, dilation):
+    fn = "conv_transpose2d"
+    x, w, b = _operands(fn, x, w, b, "(N, C_in, H, W)", "(C_in, C_out, kh, kw)", transposed=True)
+    stride = as_pair(stride, "stride", minimum=1)
+    dilation = as_pair(dilation, "dilation", minimum=1)
+    padding = as_pair(padding, "padding", minimum=0)
+    output_padding = as_pair(output_padding, "output_padding", minimum=0)
+    try:
+        out = tuple(
+            conv_transpose_output_size(*args)
+            for args in zip(x.shape[2:], w.shape[2:], stride, padding, output_padding, dilation)
+        )
+    except ValueError as err:
+        raise ValueError(
+            f"{fn}: x of shape {x.shape}, w of shape {w.shape}, stride {stride}, padding {padding}, "
+            f"output_padding {output_padding}, dilation {dilation}: {err}"
+        ) from None
+    # The geometry of the direct convolution, which maps the output back to x's size.
+    pads = ((padding[0], padding[0]), (padding[1], padding[1]))
+    geo = _geometry(out, w.shape[2:], stride, dilation, pads, x.shape[2:])
+    return x, w, b, geo
+
+
+def conv_transpose2d_forward(x, w, b=None, stride=1, padding=0, output_padding=0, dilation=1):
+    """:func:`conv_transpose2d` that also returns the cache for :func:`conv_transpose2d_backward`.
+
+    Computed as the input gradient of the direct convolution: one matrix product with
+    ``w`` and a col2im.
+    """
+    x, w, b, geo = _conv_transpose2d_args(x, w, b, stride, padding, output_padding, dilation)
+    x_wide = _widen(x, geo)  # (C_in, N*H*grid_width)
+    y = _col2im(_matmul(_flat(w).T, x_wide), w.shape[1], x.shape[0], geo)
+    if b is not None:
+        y += b[:, None, None]
+    cache = {"op": "conv_transpose2d", "x_wide": x_wide, "w": w, "has_bias": b is not None,
+             "geometry": geo, "out_shape": y.shape}
+    return y, cache
+
+
+def conv_transpose2d_backward(grad_out, cache):
+    """Gradients of :func:`conv_transpose2d_forward`.
+
+    grad_out: (N, C_out, H_out, W_out). Returns (dx, dw, db) shaped like x (N, C_in, H, W),
+    w (C_in, C_out, kh, kw) and b (C_out,); db is None without bias. The input gradient
+    is the direct convolution of grad_out with w.
+    """
+    grad_out = _check_grad_out("conv_transpose2d", grad_out, cache)
+    x_wide, w, geo = cache["x_wide"], cache["w"], cache["geometry"]
+    cols = _im2col(grad_out, geo)  # (C_out*kh*kw, N*H*grid_width)
+    dx = _narrow(_matmul(_flat(w), cols), grad_out.shape[0], geo)
+    dw = _matmul(x_wide, cols.T).reshape(w.shape)
+    db = grad_out.sum(axis=(0, 2, 3)) if cache["has_bias"] else None
+    return dx, dw, db
+
+
+# ---------------------------------------------------------------------------
+# The convolution as a matrix
+# ---------------------------------------------------------------------------
+
+def conv2d_matrix(w, input_size, stride=1, padding=0, dilation=1):
+    """The dense matrix M of the convolution with weights w on inputs of size input_size.
+
+    w: (C_out, C_in, kh, kw); input_size: H or (H, W); stride, padding, dilation as in
+    :func:`conv2d`. Returns M, (C_out*H_out*W_out, C_in*H*W), such that for one sample
+    x of shape (C_in, H, W): ``M @ x.reshape(-1) == conv2d(x[None], w, ...).reshape(-1)``.
+
+    M is mostly zeros and its rows repeat the same weights, shifted: a convolution is a
+    sparse dense layer with tied weights. ``M.T`` is the transposed convolution.
+    """
+    w = as_float_array(w, "w")
+    check_ndim(w, 4, "w", "(C_out, C_in, kh, kw)")
+    h, wd = as_pair(input_size, "input_size", minimum=1)
+    c_out, c_in, kh, kw = w.shape
+    stride = as_pair(stride, "stride", minimum=1)
+    dilation = as_pair(dilation, "dilation", minimum=1)
+    pads = resolve_padding(padding, (kh, kw), stride, dilation)
+    geo = _conv_geometry("conv2d_matrix", (1, c_in, h, wd), w.shape, stride, pads, dilation)
+    (oh, ow), (sh, sw), (dh, dw), (top, left) = geo.out, stride, dilation, (pads[0][0], pads[1][0])
+    # Output pixel (o, r, q) reads through tap (c, i, j) the input pixel
+    # (c, r*sh + i*dh - top, q*sw + j*dw - left): there M[(o, r, q), (c, row, col)] = w[o, c, i, j].
+    o, c, i, j, r, q = np.ix_(*(np.arange(k) for k in (c_out, c_in, kh, kw, oh, ow)))
+    row = r * sh + i * dh - top
+    col = q * sw + j * dw - left
+    inside = (row >= 0) & (row < h) & (col >= 0) & (col < wd)  # taps on padding add nothing
+    m_index, x_index, inside, values = np.broadcast_arrays(
+        (o * oh + r) * ow + q, (c * h + row) * wd + col, inside, w[..., None, None])
+    m = np.zeros((c_out * oh * ow, c_in * h * wd), w.dtype)
+    m[m_index[inside], x_index[inside]] = values[inside]
+    return m

@@ -1,0 +1,676 @@
+"""Tests of cnnlib.conv: worked examples, SciPy and PyTorch oracles, loop references,
+properties (adjointness, translation equivariance, gradients, the conv matrix), dtypes
+and inputs left alone."""
+import numpy as np
+import pytest
+import scipy.signal
+from hypothesis import given
+from hypothesis import strategies as st
+
+import cnnlib.conv
+from cnnlib import (
+    conv1d,
+    conv2d,
+    conv2d_backward,
+    conv2d_forward,
+    conv2d_matrix,
+    conv_output_size,
+    conv_transpose2d,
+    conv_transpose2d_backward,
+    conv_transpose2d_forward,
+    convolve2d,
+    correlate2d,
+)
+
+# PyTorch warns that padding="same" with an even kernel may copy the input; that is fine.
+pytestmark = pytest.mark.filterwarnings("ignore:Using padding='same'")
+
+A = np.array([[1, 2, 3], [4, 5, 6], [7, 8, 9]])
+B = np.array([[1, 2], [3, 4]])
+
+
+def assert_close(actual, expected, dtype=np.float64):
+    """Equal to round-off, relative to the scale of ``expected``."""
+    expected = np.asarray(expected, dtype=np.float64)
+    assert actual.shape == expected.shape
+    scale = max(1.0, float(np.abs(expected).max(initial=0.0)))
+    rtol, atol = (1e-4, 1e-5) if np.dtype(dtype) == np.float32 else (1e-10, 1e-12)
+    np.testing.assert_allclose(actual, expected, rtol=rtol, atol=atol * scale)
+
+
+def full_padding(padding, kernel, dilation):
+    """Our padding argument as explicit (h, w) ints, the form every PyTorch version takes."""
+    if padding == "full":
+        d = (dilation,) * 2 if isinstance(dilation, int) else dilation
+        return tuple(di * (k - 1) for k, di in zip(kernel, d))
+    return padding
+
+
+def conv2d_loops(x, w, b=None, stride=(1, 1), pads=((0, 0), (0, 0)), dilation=(1, 1)):
+    """conv2d straight from the definition, one output pixel at a time."""
+    xp = np.pad(np.asarray(x, float), ((0, 0), (0, 0)) + tuple(pads))
+    n, _, hp, wp = xp.shape
+    c_out, _, kh, kw = w.shape
+    (sh, sw), (dh, dw) = stride, dilation
+    oh, ow = (hp - dh * (kh - 1) - 1) // sh + 1, (wp - dw * (kw - 1) - 1) // sw + 1
+    out = np.zeros((n, c_out, oh, ow))
+    for i in range(n):
+        for o in range(c_out):
+            for r in range(oh):
+                for q in range(ow):
+                    patch = xp[i, :, r * sh:r * sh + dh * (kh - 1) + 1:dh, q * sw:q * sw + dw * (kw - 1) + 1:dw]
+                    out[i, o, r, q] = np.sum(patch * w[o]) + (0.0 if b is None else b[o])
+    return out
+
+
+# --------------------------------------------------------------------------- worked examples
+
+def test_full_convolution_by_hand():
+    expected = [[1, 4, 7, 6], [7, 23, 33, 24], [19, 53, 63, 42], [21, 52, 59, 36]]
+    np.testing.assert_array_equal(convolve2d(A, B, "full"), expected)
+
+
+def test_full_cross_correlation_by_hand_and_as_conv2d_with_padding():
+    expected = [[4, 11, 18, 9], [18, 37, 47, 21], [36, 67, 77, 33], [14, 23, 26, 9]]
+    np.testing.assert_array_equal(correlate2d(A, B, "full"), expected)
+    np.testing.assert_array_equal(conv2d(A[None, None], B[None, None], padding=1)[0, 0], expected)
+    np.testing.assert_array_equal(conv2d(A[None, None], B[None, None], padding="full")[0, 0], expected)
+
+
+def test_valid_and_same_by_hand():
+    np.testing.assert_array_equal(correlate2d(A, B), [[37, 47], [67, 77]])
+    np.testing.assert_array_equal(convolve2d(A, B), [[23, 33], [53, 63]])
+    # With an even kernel SciPy's 'same' is the bottom-right of 'full' for correlation ...
+    np.testing.assert_array_equal(correlate2d(A, B, "same"), [[37, 47, 21], [67, 77, 33], [23, 26, 9]])
+    # ... and the top-left for convolution.
+    np.testing.assert_array_equal(convolve2d(A, B, "same"), [[1, 4, 7], [7, 23, 33], [19, 53, 63]])
+
+
+def test_bump_detector_1d():
+    x = np.array([0, 0, 0, 1, 1, 0, 0, 0], dtype=float)
+    out = conv1d(x[None, None], np.array([0.0, 1.0, 0.0])[None, None])
+    np.testing.assert_array_equal(out, [[[0, 0, 1, 1, 0, 0]]])
+
+
+def test_vertical_line_detector_2d():
+    image = np.zeros((8, 8))
+    image[:, 3:5] = 1.0
+    kernel = np.zeros((3, 3))
+    kernel[:, 1] = 1.0
+    out = conv2d(image[None, None], kernel[None, None])
+    assert out.shape == (1, 1, 6, 6)
+    np.testing.assert_array_equal(out[0, 0], np.tile([0, 0, 3, 3, 0, 0], (6, 1)))
+
+
+def test_bias_is_added_per_output_channel():
+    x = np.zeros((2, 1, 4, 4))
+    out = conv2d(x, np.ones((3, 1, 2, 2)), np.array([1.0, -2.0, 0.5]))
+    np.testing.assert_array_equal(out[:, :, 1, 2], [[1.0, -2.0, 0.5]] * 2)
+
+
+# --------------------------------------------------------------------------- SciPy oracle
+
+SCIPY_SHAPES = [
+    ((5, 5), (3, 3)), ((6, 7), (2, 2)), ((6, 7), (4, 3)), ((7, 6), (2, 5)), ((4, 4), (4, 4)),
+    ((1, 9), (1, 3)), ((9, 1), (2, 1)), ((1, 1), (1, 1)), ((3, 8), (3, 8)), ((8, 8), (1, 1)),
+    ((5, 6), (5, 1)),
+]
+
+
+@pytest.mark.parametrize("mode", ["valid", "same", "full"])
+@pytest.mark.parametrize("image_shape, kernel_shape", SCIPY_SHAPES, ids=str)
+def test_single_image_functions_match_scipy(image_shape, kernel_shape, mode):
+    rng = np.random.default_rng(sum(image_shape) * 100 + sum(kernel_shape))
+    image = rng.standard_normal(image_shape)
+    kernel = rng.standard_normal(kernel_shape)
+    assert_close(correlate2d(image, kernel, mode), scipy.signal.correlate2d(image, kernel, mode))
+    assert_close(convolve2d(image, kernel, mode), scipy.signal.convolve2d(image, kernel, mode))
+
+
+@pytest.mark.parametrize("mode", ["same", "full"])
+@pytest.mark.parametrize("kernel_shape", [(4, 5), (7, 2), (6, 6)])
+def test_kernel_larger_than_image_in_same_and_full_modes_matches_scipy(kernel_shape, mode):
+    rng = np.random.default_rng(7)
+    image, kernel = rng.standard_normal((3, 4)), rng.standard_normal(kernel_shape)
+    assert_close(correlate2d(image, kernel, mode), scipy.signal.correlate2d(image, kernel, mode))
+    assert_close(convolve2d(image, kernel, mode), scipy.signal.convolve2d(image, kernel, mode))
+
+
+def test_integer_images_match_scipy_exactly():
+    rng = np.random.default_rng(3)
+    image, kernel = rng.integers(-5, 6, (7, 9)), rng.integers(-5, 6, (3, 4))
+    for mode in ("valid", "same", "full"):
+        np.testing.assert_array_equal(correlate2d(image, kernel, mode), scipy.signal.correlate2d(image, kernel, mode))
+        np.testing.assert_array_equal(convolve2d(image, kernel, mode), scipy.signal.convolve2d(image, kernel, mode))
+
+
+# --------------------------------------------------------------------------- references without PyTorch
+
+def _random_conv2d_configs(count, seed, max_size=8):
+    """(N, C_in, C_out, H, W, kernel, stride, padding, dilation, bias) configurations that fit."""
+    rng = np.random.default_rng(seed)
+    configs = []
+    while len(configs) < count:
+        n, c_in, c_out = (int(v) for v in rng.integers(1, 4, 3))
+        h, w = (int(v) for v in rng.integers(1, max_size + 1, 2))
+        kernel = tuple(int(v) for v in rng.integers(1, 5, 2))
+        stride = _int_or_pair(rng, 1, 3)
+        dilation = _int_or_pair(rng, 1, 3)
+        padding = ["valid", "same", "full", 0, 1, 2, (0, 2), (2, 1)][rng.integers(8)]
+        if padding == "same" and stride not in (1, (1, 1)):
+            continue
+        try:  # skip configurations whose kernel does not fit the padded input
+            pads = cnnlib.conv.resolve_padding(padding, kernel, _pair(stride), _pair(dilation))
+            for size, k, s, d, (a, b) in zip((h, w), kernel, _pair(stride), _pair(dilation), pads):
+                conv_output_size(size + a + b, k, s, 0, d)
+        except ValueError:
+            continue
+        configs.append((n, c_in, c_out, h, w, kernel, stride, padding, dilation, bool(rng.random() < 0.6)))
+    return configs
+
+
+def _int_or_pair(rng, low, high):
+    if rng.random() < 0.5:
+        return int(rng.integers(low, high + 1))
+    return tuple(int(v) for v in rng.integers(low, high + 1, 2))
+
+
+def _pair(v):
+    return (v, v) if isinstance(v, int) else v
+
+
+def _conv_id(config):
+    n, c_in, c_out, h, w, kernel, stride, padding, dilation, bias = config
+    return (f"{n}x{c_in}x{h}x{w}-w{c_out}x{c_in}x{kernel[0]}x{kernel[1]}-s{stride}-p{padding}"
+            f"-d{dilation}-{'bias' if bias else 'nobias'}").replace(" ", "")
+
+
+LOOP_CONFIGS = _random_conv2d_configs(30, seed=11)
+
+
+@pytest.mark.parametrize("config", LOOP_CONFIGS, ids=_conv_id)
+def test_conv2d_matches_loop_reference(config):
+    n, c_in, c_out, h, w, kernel, stride, padding, dilation, bias = config
+    rng = np.random.default_rng(5)
+    x = rng.standard_normal((n, c_in, h, w))
+    wt = rng.standard_normal((c_out, c_in) + kernel)
+    b = rng.standard_normal(c_out) if bias else None
+    pads = cnnlib.conv.resolve_padding(padding, kernel, _pair(stride), _pair(dilation))
+    expected = conv2d_loops(x, wt, b, _pair(stride), pads, _pair(dilation))
+    assert_close(conv2d(x, wt, b, stride, padding, dilation), expected)
+
+
+@pytest.mark.parametrize("padding", [0, 1, 2])
+def test_conv2d_is_scipy_correlation_summed_over_channels(padding):
+    rng = np.random.default_rng(padding)
+    x, w, b = rng.standard_normal((2, 3, 7, 6)), rng.standard_normal((4, 3, 3, 2)), rng.standard_normal(4)
+    xp = np.pad(x, ((0, 0), (0, 0), (padding, padding), (padding, padding)))
+    expected = np.array([
+        [sum(scipy.signal.correlate2d(xp[i, c], w[o, c], "valid") for c in range(3)) + b[o] for o in range(4)]
+        for i in range(2)
+    ])
+    assert_close(conv2d(x, w, b, padding=padding), expected)
+
+
+def test_conv1d_matches_numpy_correlate():
+    rng = np.random.default_rng(0)
+    x, w = rng.standard_normal(20), rng.standard_normal(5)
+    for mode in ("valid", "same", "full"):
+        expected = np.correlate(x, w, mode)
+        assert_close(conv1d(x[None, None], w[None, None], padding=mode)[0, 0], expected)
+
+
+def test_conv1d_is_conv2d_of_height_one():
+    rng = np.random.default_rng(1)
+    x, w, b = rng.standard_normal((2, 3, 17)), rng.standard_normal((4, 3, 3)), rng.standard_normal(4)
+    for stride, padding, dilation in [(1, 0, 1), (2, 1, 1), (3, 2, 2), (1, "same", 3), (2, "full", 1)]:
+        expected = conv2d(x[:, :, None], w[:, :, None], b, (1, stride),
+                          padding if isinstance(padding, str) else (0, padding), (1, dilation))[:, :, 0]
+        assert_close(conv1d(x, w, b, stride, padding, dilation), expected)
+
+
+def test_conv_transpose2d_is_the_input_gradient_of_conv2d():
+    rng = np.random.default_rng(2)
+    x, w = rng.standard_normal((2, 3, 9, 8)), rng.standard_normal((4, 3, 3, 2))
+    y, cache = conv2d_forward(x, w, None, (2, 3), (1, 2), (1, 2))
+    g = rng.standard_normal(y.shape)
+    dx, _, _ = conv2d_backward(g, cache)
+    assert_close(conv_transpose2d(g, w, None, (2, 3), (1, 2), (0, 0), (1, 2)), dx)
+
+
+def test_conv2d_equals_conv2d_forward_output():
+    rng = np.random.default_rng(3)
+    x, w, b = rng.standard_normal((2, 3, 8, 8)), rng.standard_normal((5, 3, 3, 3)), rng.standard_normal(5)
+    np.testing.assert_array_equal(conv2d(x, w, b, 2, 1), conv2d_forward(x, w, b, 2, 1)[0])
+
+
+def test_backward_reuses_the_cached_columns(monkeypatch):
+    rng = np.random.default_rng(4)
+    x, w = rng.standard_normal((2, 3, 8, 8)), rng.standard_normal((5, 3, 3, 3))
+    y, cache = conv2d_forward(x, w, padding=1)
+
+    def no_im2col(*args):
+        raise AssertionError("conv2d_backward recomputed the im2col columns")
+
+    monkeypatch.setattr(cnnlib.conv, "_im2col", no_im2col)
+    conv2d_backward(np.ones_like(y), cache)
+
+
+def test_non_contiguous_inputs():
+    rng = np.random.default_rng(5)
+    x, w, b = rng.standard_normal((2, 3, 7, 9)), rng.standard_normal((4, 3, 3, 2)), rng.standard_normal(4)
+    expected = conv2d(x, w, b, 2, 1)
+    x_t = np.ascontiguousarray(x.transpose(3, 2, 1, 0)).transpose(3, 2, 1, 0)  # same values, odd strides
+    w_f = np.asfortranarray(w)
+    b_strided = np.repeat(b, 2)[::2]
+    assert_close(conv2d(x_t, w_f, b_strided, 2, 1), expected)
+    x_rev = x[:, :, ::-1][:, :, ::-1]
+    assert_close(conv2d(x_rev, w, b, 2, 1), expected)
+    big = np.zeros((2, 3, 14, 18))
+    big[:, :, ::2, ::2] = x
+    assert_close(conv2d(big[:, :, ::2, ::2], w, b, 2, 1), expected)
+
+
+def test_batch_items_are_independent():
+    rng = np.random.default_rng(6)
+    x, w = rng.standard_normal((4, 2, 6, 6)), rng.standard_normal((3, 2, 3, 3))
+    together = conv2d(x, w, padding=1)
+    for i in range(4):
+        assert_close(together[i:i + 1], conv2d(x[i:i + 1], w, padding=1))
+
+
+# --------------------------------------------------------------------------- PyTorch oracle
+
+def _dtype_for(index):
+    return np.float32 if index % 2 else np.float64
+
+
+def _torch_tensor(torch, a, grad=False):
+    t = torch.tensor(np.asarray(a, dtype=np.float64))  # the reference runs in float64
+    return t.requires_grad_(grad)
+
+
+TORCH_CONV2D = [(c, _dtype_for(i)) for i, c in enumerate(_random_conv2d_configs(70, seed=2026, max_size=9))]
+
+
+@pytest.mark.parametrize("config, dtype", TORCH_CONV2D,
+                         ids=[f"{_conv_id(c)}-{np.dtype(d).name}" for c, d in TORCH_CONV2D])
+def test_conv2d_forward_and_backward_match_torch(torch, config, dtype):
+    n, c_in, c_out, h, w, kernel, stride, padding, dilation, bias = config
+    rng = np.random.default_rng(abs(hash(_conv_id(config))) % 2**32)
+    x = rng.standard_normal((n, c_in, h, w)).astype(dtype)
+    wt = rng.standard_normal((c_out, c_in) + kernel).astype(dtype)
+    b = rng.standard_normal(c_out).astype(dtype) if bias else None
+    out, cache = conv2d_forward(x, wt, b, stride, padding, dilation)
+    g = rng.standard_normal(out.shape).astype(dtype)
+    dx, dw, db = conv2d_backward(g, cache)
+
+    tx, tw = _torch_tensor(torch, x, True), _torch_tensor(torch, wt, True)
+    tb = _torch_tensor(torch, b, True) if bias else None
+    t_out = torch.nn.functional.conv2d(tx, tw, tb, stride, full_padding(padding, kernel, dilation), dilation)
+    t_out.backward(_torch_tensor(torch, g))
+
+    assert out.dtype == dx.dtype == dw.dtype == dtype
+    assert_close(out, t_out.detach().numpy(), dtype)
+    assert_close(dx, tx.grad.numpy(), dtype)
+    assert_close(dw, tw.grad.numpy(), dtype)
+    if bias:
+        assert db.dtype == dtype
+        assert_close(db, tb.grad.numpy(), dtype)
+    else:
+        assert db is None
+
+
+def _random_transpose_configs(count, seed):
+    rng = np.random.default_rng(seed)
+    configs = []
+    while len(configs) < count:
+        n, c_in, c_out = (int(v) for v in rng.integers(1, 4, 3))
+        h, w = (int(v) for v in rng.integers(1, 7, 2))
+        kernel = tuple(int(v) for v in rng.integers(1, 5, 2))
+        stride, dilation, padding = _int_or_pair(rng, 1, 3), _int_or_pair(rng, 1, 3), _int_or_pair(rng, 0, 2)
+        s, d, p = _pair(stride), _pair(dilation), _pair(padding)
+        output_padding = tuple(int(rng.integers(0, max(si, di))) for si, di in zip(s, d))
+        sizes = [(n_ - 1) * si - 2 * pi + di * (k - 1) + a + 1
+                 for n_, si, pi, di, k, a in zip((h, w), s, p, d, kernel, output_padding)]
+        if min(sizes) < 1:
+            continue
+        configs.append((n, c_in, c_out, h, w, kernel, stride, padding, output_padding, dilation,
+                        bool(rng.random() < 0.6)))
+    return configs
+
+
+def _transpose_id(config):
+    n, c_in, c_out, h, w, kernel, stride, padding, output_padding, dilation, bias = config
+    return (f"{n}x{c_in}x{h}x{w}-w{c_in}x{c_out}x{kernel[0]}x{kernel[1]}-s{stride}-p{padding}"
+            f"-op{output_padding}-d{dilation}-{'bias' if bias else 'nobias'}").replace(" ", "")
+
+
+TORCH_TRANSPOSE = [(c, _dtype_for(i)) for i, c in enumerate(_random_transpose_configs(50, seed=7))]
+
+
+@pytest.mark.parametrize("config, dtype", TORCH_TRANSPOSE,
+                         ids=[f"{_transpose_id(c)}-{np.dtype(d).name}" for c, d in TORCH_TRANSPOSE])
+def test_conv_transpose2d_forward_and_backward_match_torch(torch, config, dtype):
+    n, c_in, c_out, h, w, kernel, stride, padding, output_padding, dilation, bias = config
+    rng = np.random.default_rng(abs(hash(_transpose_id(config))) % 2**32)
+    x = rng.standard_normal((n, c_in, h, w)).astype(dtype)
+    wt = rng.standard_normal((c_in, c_out) + kernel).astype(dtype)
+    b = rng.standard_normal(c_out).astype(dtype) if bias else None
+    out, cache = conv_transpose2d_forward(x, wt, b, stride, padding, output_padding, dilation)
+    g = rng.standard_normal(out.shape).astype(dtype)
+    dx, dw, db = conv_transpose2d_backward(g, cache)
+
+    tx, tw = _torch_tensor(torch, x, True), _torch_tensor(torch, wt, True)
+    tb = _torch_tensor(torch, b, True) if bias else None
+    t_out = torch.nn.functional.conv_transpose2d(tx, tw, tb, stride, padding, output_padding, 1, dilation)
+    t_out.backward(_torch_tensor(torch, g))
+
+    assert out.dtype == dx.dtype == dw.dtype == dtype
+    assert_close(out, t_out.detach().numpy(), dtype)
+    assert_close(dx, tx.grad.numpy(), dtype)
+    assert_close(dw, tw.grad.numpy(), dtype)
+    if bias:
+        assert_close(db, tb.grad.numpy(), dtype)
+    else:
+        assert db is None
+
+
+def _random_conv1d_configs(count, seed):
+    rng = np.random.default_rng(seed)
+    configs = []
+    while len(configs) < count:
+        n, c_in, c_out = (int(v) for v in rng.integers(1, 4, 3))
+        length, k, s, d = int(rng.integers(1, 16)), int(rng.integers(1, 6)), int(rng.integers(1, 4)), int(rng.integers(1, 4))
+        padding = ["valid", "same", "full", 0, 1, 3][rng.integers(6)]
+        if padding == "same" and s != 1:
+            continue
+        total = {"valid": 0, "same": d * (k - 1), "full": 2 * d * (k - 1)}.get(padding, 2 * padding) \
+            if isinstance(padding, str) else 2 * padding
+        if length + total < d * (k - 1) + 1:
+            continue
+        configs.append((n, c_in, c_out, length, k, s, padding, d, bool(rng.random() < 0.5)))
+    return configs
+
+
+CONV1D = _random_conv1d_configs(24, seed=3)
+
+
+@pytest.mark.parametrize("config", CONV1D, ids=lambda c: "N{}-C{}>{}-L{}-k{}-s{}-p{}-d{}-b{}".format(*c))
+def test_conv1d_matches_torch(torch, config):
+    n, c_in, c_out, length, k, s, padding, d, bias = config
+    rng = np.random.default_rng(length * 100 + k)
+    x = rng.standard_normal((n, c_in, length))
+    w = rng.standard_normal((c_out, c_in, k))
+    b = rng.standard_normal(c_out) if bias else None
+    torch_padding = d * (k - 1) if padding == "full" else padding
+    expected = torch.nn.functional.conv1d(
+        _torch_tensor(torch, x), _torch_tensor(torch, w), None if b is None else _torch_tensor(torch, b),
+        s, torch_padding, d)
+    assert_close(conv1d(x, w, b, s, padding, d), expected.numpy())
+    out32 = conv1d(x.astype(np.float32), w.astype(np.float32), None if b is None else b.astype(np.float32),
+                   s, padding, d)
+    assert out32.dtype == np.float32
+    assert_close(out32, expected.numpy(), np.float32)
+
+
+# --------------------------------------------------------------------------- properties
+
+@st.composite
+def conv_problems(draw, max_stride=3, strings=False):
+    """(x, w, stride, padding, dilation) with a kernel that fits, in float64."""
+    n = draw(st.integers(1, 2))
+    c_in, c_out = draw(st.integers(1, 3)), draw(st.integers(1, 3))
+    kh, kw = draw(st.integers(1, 4)), draw(st.integers(1, 4))
+    sh, sw = draw(st.integers(1, max_stride)), draw(st.integers(1, max_stride))
+    dh, dw = draw(st.integers(1, 3)), draw(st.integers(1, 3))
+    ph, pw = draw(st.integers(0, 2)), draw(st.integers(0, 2))
+    padding = (ph, pw)
+    if strings:
+        padding = draw(st.sampled_from([padding, "valid", "full"] + (["same"] if sh == sw == 1 else [])))
+    pads = cnnlib.conv.resolve_padding(padding, (kh, kw), (sh, sw), (dh, dw))
+    h_min = max(1, dh * (kh - 1) + 1 - sum(pads[0]))
+    w_min = max(1, dw * (kw - 1) + 1 - sum(pads[1]))
+    h, w = draw(st.integers(h_min, h_min + 5)), draw(st.integers(w_min, w_min + 5))
+    seed = draw(st.integers(0, 2**32 - 1))
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((n, c_in, h, w))
+    wt = rng.standard_normal((c_out, c_in, kh, kw))
+    return x, wt, (sh, sw), padding, (dh, dw)
+
+
+def _output_padding(x, w, stride, padding, dilation):
+    """The output_padding that makes conv_transpose2d return x's size (relationship 14)."""
+    return tuple((n + 2 * p - d * (k - 1) - 1) % s
+                 for n, k, s, p, d in zip(x.shape[2:], w.shape[2:], stride, padding, dilation))
+
+
+@given(conv_problems())
+def test_conv_transpose2d_is_the_adjoint_of_conv2d(problem):
+    x, w, stride, padding, dilation = problem
+    y = np.random.default_rng(0).standard_normal(conv2d(x, w, None, stride, padding, dilation).shape)
+    back = conv_transpose2d(y, w, None, stride, padding, _output_padding(x, w, stride, padding, dilation), dilation)
+    assert back.shape == x.shape
+    lhs = np.vdot(conv2d(x, w, None, stride, padding, dilation), y)
+    rhs = np.vdot(x, back)
+    assert abs(lhs - rhs) <= 1e-10 * max(1.0, np.abs(x).sum() * np.abs(w).sum() * np.abs(y).max())
+
+
+@given(conv_problems(max_stride=1), st.integers(-5, 5), st.integers(-5, 5))
+def test_conv2d_with_circular_padding_is_translation_equivariant(problem, shift_h, shift_w):
+    x, w, _, _, dilation = problem
+    spans = [d * (k - 1) for k, d in zip(w.shape[2:], dilation)]
+    wrap = ((0, 0), (0, 0)) + tuple((s // 2, s - s // 2) for s in spans)
+
+    def circular_conv(a):
+        return conv2d(np.pad(a, wrap, mode="wrap"), w, dilation=dilation)
+
+    shifted_then_conv = circular_conv(np.roll(x, (shift_h, shift_w), axis=(2, 3)))
+    conv_then_shifted = np.roll(circular_conv(x), (shift_h, shift_w), axis=(2, 3))
+    assert_close(shifted_then_conv, conv_then_shifted)
+
+
+def numerical_gradient(f, a, eps=1e-6):
+    """Central differences of the scalar f() w.r.t. every entry of a (changed in place)."""
+    grad = np.zeros_like(a)
+    for i in np.ndindex(a.shape):
+        old = a[i]
+        a[i] = old + eps
+        plus = f()
+        a[i] = old - eps
+        minus = f()
+        a[i] = old
+        grad[i] = (plus - minus) / (2 * eps)
+    return grad
+
+
+def _check_gradients(forward, backward, x, w, b, rng):
+    out, cache = forward(x, w, b)
+    g = rng.standard_normal(out.shape)
+    dx, dw, db = backward(g, cache)
+
+    def loss():
+        return np.sum(forward(x, w, b)[0] * g)
+
+    tol = dict(rtol=1e-6, atol=1e-6)
+    np.testing.assert_allclose(dx, numerical_gradient(loss, x), **tol)
+    np.testing.assert_allclose(dw, numerical_gradient(loss, w), **tol)
+    np.testing.assert_allclose(db, numerical_gradient(loss, b), **tol)
+
+
+@given(conv_problems(strings=True))
+def test_conv2d_backward_matches_central_differences(problem):
+    x, w, stride, padding, dilation = problem
+    rng = np.random.default_rng(x.size)
+    b = rng.standard_normal(w.shape[0])
+    _check_gradients(lambda x_, w_, b_: conv2d_forward(x_, w_, b_, stride, padding, dilation),
+                     conv2d_backward, x, w, b, rng)
+
+
+@given(conv_problems())
+def test_conv_transpose2d_backward_matches_central_differences(problem):
+    x, w, stride, padding, dilation = problem
+    rng = np.random.default_rng(x.size)
+    y = rng.standard_normal(conv2d(x, w, None, stride, padding, dilation).shape)
+    op = _output_padding(x, w, stride, padding, dilation)
+    b = rng.standard_normal(w.shape[1])
+    _check_gradients(lambda y_, w_, b_: conv_transpose2d_forward(y_, w_, b_, stride, padding, op, dilation),
+                     conv_transpose2d_backward, y, w, b, rng)
+
+
+@given(conv_problems(strings=True))
+def test_conv2d_matrix_is_the_convolution(problem):
+    x, w, stride, padding, dilation = problem
+    m = conv2d_matrix(w, x.shape[2:], stride, padding, dilation)
+    for sample in x:
+        expected = conv2d(sample[None], w, None, stride, padding, dilation).reshape(-1)
+        assert_close(m @ sample.reshape(-1), expected)
+
+
+@given(conv_problems())
+def test_conv2d_matrix_transpose_is_the_transposed_convolution(problem):
+    x, w, stride, padding, dilation = problem
+    m = conv2d_matrix(w, x.shape[2:], stride, padding, dilation)
+    y = conv2d(x, w, None, stride, padding, dilation)
+    op = _output_padding(x, w, stride, padding, dilation)
+    for sample in y:
+        expected = conv_transpose2d(sample[None], w, None, stride, padding, op, dilation).reshape(-1)
+        assert_close(m.T @ sample.reshape(-1), expected)
+
+
+def test_conv2d_matrix_by_hand():
+    # A 1-D example in 2-D clothes: kernel [1, 2] on 3 inputs gives [[1, 2, 0], [0, 1, 2]].
+    m = conv2d_matrix(np.array([[[[1.0, 2.0]]]]), (1, 3))
+    np.testing.assert_array_equal(m, [[1, 2, 0], [0, 1, 2]])
+    m = conv2d_matrix(np.ones((2, 3, 3, 3)), 5, stride=2, padding=1)
+    assert m.shape == (2 * 3 * 3, 3 * 5 * 5)
+    assert m.dtype == np.float64
+    # Output pixel (0, 0) sees a 2x2 corner of each input channel (the rest is padding).
+    assert m[0].sum() == 3 * 4
+
+
+# --------------------------------------------------------------------------- dtypes, inputs, aliasing
+
+def _all_calls(x, w, b):
+    """Every public function on (x, w, b), in the dtype of the inputs."""
+    y, cache = conv2d_forward(x, w, b, 1, 1)
+    g = np.ones(y.shape, dtype=y.dtype)
+    wt = w.transpose(1, 0, 2, 3)
+    yt, cache_t = conv_transpose2d_forward(x, wt, b, 2, 1, 1)
+    return {
+        "conv2d": conv2d(x, w, b, 2, 1, 2),
+        "conv2d_forward": y,
+        "conv2d_backward": conv2d_backward(g, cache),
+        "conv_transpose2d": conv_transpose2d(x, wt, b, 1, 1),
+        "conv_transpose2d_forward": yt,
+        "conv_transpose2d_backward": conv_transpose2d_backward(np.ones(yt.shape, yt.dtype), cache_t),
+        "conv1d": conv1d(x[:, :, 0], w[:, :, 0], b, 1, "same"),
+        "correlate2d": correlate2d(x[0, 0], w[0, 0], "same"),
+        "convolve2d": convolve2d(x[0, 0], w[0, 0], "full"),
+        "conv2d_matrix": conv2d_matrix(w, x.shape[2:], padding=1),
+    }
+
+
+def _arrays(result):
+    if isinstance(result, tuple):
+        return [r for r in result if r is not None]
+    return [result]
+
+
+@pytest.mark.parametrize("dtypes, expected", [
+    ((np.float32, np.float32, np.float32), np.float32),
+    ((np.float64, np.float64, np.float64), np.float64),
+    ((np.int64, np.int64, np.int64), np.float64),
+    ((np.int32, np.uint8, np.int16), np.float64),
+    ((np.bool_, np.float64, np.float64), np.float64),
+    ((np.float32, np.float64, np.float32), np.float64),
+    ((np.float64, np.float32, np.float32), np.float64),
+    ((np.float32, np.float32, np.float64), np.float64),
+])
+def test_result_dtypes(dtypes, expected):
+    rng = np.random.default_rng(0)
+    x = (rng.standard_normal((2, 3, 6, 6)) * 3).astype(dtypes[0])
+    w = (rng.standard_normal((3, 3, 3, 3)) * 3).astype(dtypes[1])
+    b = (rng.standard_normal(3) * 3).astype(dtypes[2])
+    only_w = np.float32 if dtypes[1] == np.float32 else np.float64  # conv2d_matrix
+    x_and_w = np.float32 if dtypes[:2] == (np.float32, np.float32) else np.float64  # no bias
+    for name, result in _all_calls(x, w, b).items():
+        want = {"conv2d_matrix": only_w, "correlate2d": x_and_w, "convolve2d": x_and_w}.get(name, expected)
+        for a in _arrays(result):
+            assert a.dtype == want, (name, a.dtype)
+
+
+def test_single_image_dtypes():
+    a32 = np.ones((4, 4), np.float32)
+    assert correlate2d(a32, a32[:2, :2]).dtype == np.float32
+    assert convolve2d(a32, a32[:2, :2].astype(np.float64)).dtype == np.float64
+    assert correlate2d(np.ones((4, 4), int), np.ones((2, 2), int)).dtype == np.float64
+    assert conv2d_matrix(np.ones((1, 1, 2, 2), np.float32), 3).dtype == np.float32
+    assert conv2d_matrix(np.ones((1, 1, 2, 2), int), 3).dtype == np.float64
+
+
+def test_float16_is_computed_in_float32():
+    x = np.ones((1, 1, 4, 4), np.float16)
+    assert conv2d(x, x[:, :, :2, :2]).dtype == np.float32
+
+
+def test_inputs_are_not_modified():
+    rng = np.random.default_rng(1)
+    for dtype in (np.float32, np.float64, np.int64):
+        x = (rng.standard_normal((2, 3, 6, 6)) * 3).astype(dtype)
+        w = (rng.standard_normal((3, 3, 3, 3)) * 3).astype(dtype)
+        b = (rng.standard_normal(3) * 3).astype(dtype)
+        copies = [a.copy() for a in (x, w, b)]
+        _all_calls(x, w, b)
+        for a, c in zip((x, w, b), copies):
+            np.testing.assert_array_equal(a, c)
+            assert a.dtype == c.dtype
+
+
+def test_backward_does_not_modify_grad_out():
+    rng = np.random.default_rng(2)
+    x, w, b = rng.standard_normal((2, 3, 6, 6)), rng.standard_normal((4, 3, 3, 3)), rng.standard_normal(4)
+    y, cache = conv2d_forward(x, w, b, 2, 1)
+    g = rng.standard_normal(y.shape)
+    g_copy = g.copy()
+    first = conv2d_backward(g, cache)
+    np.testing.assert_array_equal(g, g_copy)
+    second = conv2d_backward(g, cache)  # a cache can be used twice
+    for a, c in zip(first, second):
+        np.testing.assert_array_equal(a, c)
+    yt, cache_t = conv_transpose2d_forward(x, w.transpose(1, 0, 2, 3), b, 2, 1, 1)
+    gt = rng.standard_normal(yt.shape)
+    gt_copy = gt.copy()
+    conv_transpose2d_backward(gt, cache_t)
+    np.testing.assert_array_equal(gt, gt_copy)
+
+
+def test_results_do_not_alias_inputs():
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((2, 3, 6, 6))
+    w = np.zeros((3, 3, 1, 1))
+    w[[0, 1, 2], [0, 1, 2]] = 1.0  # the identity: the output equals the input
+    b = np.zeros(3)
+    for name, result in _all_calls(x, w, b).items():
+        for a in _arrays(result):
+            for inp in (x, w, b):
+                assert not np.shares_memory(a, inp), name
+    out = conv2d(x, w)
+    np.testing.assert_array_equal(out, x)
+    x[...] = 0.0
+    assert np.abs(out).sum() > 0
+    image, one = rng.standard_normal((5, 5)), np.ones((1, 1))
+    out = correlate2d(image, one)
+    image[...] = 0.0
+    assert np.abs(out).sum() > 0
+
+
+def test_accepts_lists_and_read_only_arrays():
+    x = np.arange(16.0).reshape(1, 1, 4, 4)
+    x.flags.writeable = False
+    w = [[[[1.0, 0.0], [0.0, -1.0]]]]
+    expected = conv2d(x.copy(), np.array(w))
+    np.testing.assert_array_equal(conv2d(x, w), expected)
+    np.testing.assert_array_equal(conv2d(x.tolist(), w, [0.0]), expected)
+    y, cache = conv2d_forward(x, w)
+    conv2d_backward(np.ones(y.shape), cache)
