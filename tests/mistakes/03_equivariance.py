@@ -1,0 +1,122 @@
+"""Plausible wrong answers for notebook 03; tests/test_grading.py grades each one.
+
+Each entry replaces one solution cell and names the graded cells that must lose points.
+"""
+
+MISTAKES = {
+    "zero_padding": {
+        "cell": "circular_conv2d",
+        "source": '''def circular_conv2d(x, w):
+    x, w = np.asarray(x, dtype=float), np.asarray(w, dtype=float)
+    kh, kw = w.shape
+    padded = np.pad(x, (((kh - 1) // 2, kh // 2), ((kw - 1) // 2, kw // 2)))
+    return cnnlib.conv2d(padded[None, None], w[None, None])[0, 0]''',
+        "fails": ["test_circular_conv2d", "test_blur_subsample"],
+    },
+    "symmetric_pad_for_even_kernels": {
+        "cell": "circular_conv2d",
+        "source": '''def circular_conv2d(x, w):
+    x, w = np.asarray(x, dtype=float), np.asarray(w, dtype=float)
+    kh, kw = w.shape
+    padded = np.pad(x, ((kh // 2, kh // 2), (kw // 2, kw // 2)), mode="wrap")
+    return cnnlib.conv2d(padded[None, None], w[None, None])[0, 0]''',
+        "fails": ["test_circular_conv2d"],
+    },
+    "extra_pad_before": {
+        "cell": "circular_conv2d",
+        "source": '''def circular_conv2d(x, w):
+    x, w = np.asarray(x, dtype=float), np.asarray(w, dtype=float)
+    kh, kw = w.shape
+    padded = np.pad(x, ((kh // 2, (kh - 1) // 2), (kw // 2, (kw - 1) // 2)), mode="wrap")
+    return cnnlib.conv2d(padded[None, None], w[None, None])[0, 0]''',
+        "fails": ["test_circular_conv2d"],
+    },
+    "invariance_instead_of_equivariance": {
+        "cell": "equivariance_error",
+        "source": '''def equivariance_error(f, x, dy, dx, out_shift=None, border=0):
+    a = np.asarray(f(shift2d(x, dy, dx)), dtype=float)
+    b = np.asarray(f(x), dtype=float)
+    h, w = b.shape
+    a, b = a[border:h - border, border:w - border], b[border:h - border, border:w - border]
+    return float(np.linalg.norm(a - b) / np.linalg.norm(b))''',
+        "fails": ["test_equivariance_error"],
+    },
+    "not_normalised": {
+        "cell": "equivariance_error",
+        "source": '''def equivariance_error(f, x, dy, dx, out_shift=None, border=0):
+    oy, ox = (dy, dx) if out_shift is None else out_shift
+    a = np.asarray(f(shift2d(x, dy, dx)), dtype=float)
+    b = np.asarray(shift2d(f(x), oy, ox), dtype=float)
+    h, w = b.shape
+    a, b = a[border:h - border, border:w - border], b[border:h - border, border:w - border]
+    return float(np.linalg.norm(a - b))''',
+        "fails": ["test_equivariance_error"],
+    },
+    "shift_in_the_wrong_direction": {
+        "cell": "equivariance_error",
+        "source": '''def equivariance_error(f, x, dy, dx, out_shift=None, border=0):
+    oy, ox = (dy, dx) if out_shift is None else out_shift
+    a = np.asarray(f(np.roll(x, (-dy, -dx), axis=(0, 1))), dtype=float)
+    b = np.asarray(np.roll(f(x), (-oy, -ox), axis=(0, 1)), dtype=float)
+    h, w = b.shape
+    a, b = a[border:h - border, border:w - border], b[border:h - border, border:w - border]
+    return float(np.linalg.norm(a - b) / np.linalg.norm(b))''',
+        "fails": ["test_equivariance_error"],
+    },
+    "negative_index_crop": {
+        "cell": "equivariance_error",
+        "source": '''def equivariance_error(f, x, dy, dx, out_shift=None, border=0):
+    oy, ox = (dy, dx) if out_shift is None else out_shift
+    a = np.asarray(f(shift2d(x, dy, dx)), dtype=float)
+    b = np.asarray(shift2d(f(x), oy, ox), dtype=float)
+    a, b = a[border:-border, border:-border], b[border:-border, border:-border]
+    return float(np.linalg.norm(a - b) / np.linalg.norm(b))''',
+        "fails": ["test_equivariance_error"],
+    },
+    "out_shift_ignored": {
+        "cell": "equivariance_error",
+        "source": '''def equivariance_error(f, x, dy, dx, out_shift=None, border=0):
+    a = np.asarray(f(shift2d(x, dy, dx)), dtype=float)
+    b = np.asarray(shift2d(f(x), dy, dx), dtype=float)
+    h, w = b.shape
+    a, b = a[border:h - border, border:w - border], b[border:h - border, border:w - border]
+    return float(np.linalg.norm(a - b) / np.linalg.norm(b))''',
+        "fails": ["test_equivariance_error"],
+    },
+    "kernel_radius_for_even_kernels": {
+        "cell": "border_width",
+        "source": '''def border_width(kernel_shape, dy, dx):
+    kh, kw = kernel_shape
+    by = abs(dy) + kh // 2 if dy != 0 and kh > 1 else 0
+    bx = abs(dx) + kw // 2 if dx != 0 and kw > 1 else 0
+    return max(by, bx)''',
+        "fails": ["test_border_width"],
+    },
+    "size_one_kernel_forgotten": {
+        "cell": "border_width",
+        "source": '''def border_width(kernel_shape, dy, dx):
+    def band(d, k):
+        if d == 0:
+            return 0
+        return d + (k - 1) // 2 if d > 0 else -d + k // 2
+    kh, kw = kernel_shape
+    return max(band(dy, kh), band(dx, kw))''',
+        "fails": ["test_border_width"],
+    },
+    "subsample_then_blur": {
+        "cell": "blur_subsample",
+        "source": '''def blur_subsample(x, stride=2, taps=(1, 2, 1)):
+    taps = np.asarray(taps, dtype=float)
+    kernel = np.outer(taps, taps) / np.outer(taps, taps).sum()
+    return circular_conv2d(np.asarray(x, dtype=float)[::stride, ::stride], kernel)''',
+        "fails": ["test_blur_subsample"],
+    },
+    "normalised_once": {
+        "cell": "blur_subsample",
+        "source": '''def blur_subsample(x, stride=2, taps=(1, 2, 1)):
+    taps = np.asarray(taps, dtype=float)
+    kernel = np.outer(taps, taps) / taps.sum()
+    return circular_conv2d(x, kernel)[::stride, ::stride]''',
+        "fails": ["test_blur_subsample"],
+    },
+}
