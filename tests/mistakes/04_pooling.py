@@ -1,0 +1,150 @@
+"""Plausible wrong answers for notebook 04; tests/test_grading.py grades each one.
+
+Each entry replaces one solution cell and names the graded cells that must lose points.
+"""
+
+MISTAKES = {
+    "output_size_ceil": {
+        "cell": "pool_output_size",
+        "source": '''def pool_output_size(n, width, stride):
+    return int(-(-(n - width) // stride) + 1)''',
+        "fails": ["test_pool_output_size"],
+    },
+    "output_size_float": {
+        "cell": "pool_output_size",
+        "source": '''def pool_output_size(n, width, stride):
+    return (n - width) / stride + 1''',
+        "fails": ["test_pool_output_size"],
+    },
+    "pool_stride_ignored": {
+        "cell": "pool1d",
+        "source": '''def pool1d(x, width, stride=1, mode="max"):
+    x = np.asarray(x, dtype=float)
+    windows = np.stack([x[:, i:i + width] for i in range(x.shape[1] - width + 1)], axis=1)
+    if mode == "max":
+        return windows.max(axis=2)
+    if mode == "avg":
+        return windows.mean(axis=2)
+    return np.sqrt((windows ** 2).sum(axis=2))''',
+        "fails": ["test_pool1d"],
+    },
+    "pool_off_by_one": {
+        "cell": "pool1d",
+        "source": '''def pool1d(x, width, stride=1, mode="max"):
+    x = np.asarray(x, dtype=float)
+    n_out = (x.shape[1] - width) // stride
+    windows = np.stack([x[:, i * stride:i * stride + width] for i in range(max(n_out, 1))], axis=1)
+    if mode == "max":
+        return windows.max(axis=2)
+    if mode == "avg":
+        return windows.mean(axis=2)
+    return np.sqrt((windows ** 2).sum(axis=2))''',
+        "fails": ["test_pool1d"],
+    },
+    "pool_max_of_abs_no_sqrt": {
+        "cell": "pool1d",
+        "source": '''def pool1d(x, width, stride=1, mode="max"):
+    x = np.asarray(x, dtype=float)
+    n_out = (x.shape[1] - width) // stride + 1
+    windows = np.stack([x[:, i * stride:i * stride + width] for i in range(n_out)], axis=1)
+    if mode == "max":
+        return np.abs(windows).max(axis=2)
+    if mode == "avg":
+        return windows.mean(axis=2)
+    return (windows ** 2).sum(axis=2)''',
+        "fails": ["test_pool1d"],
+    },
+    "pool_wrong_axis": {
+        "cell": "pool1d",
+        "source": '''def pool1d(x, width, stride=1, mode="max"):
+    x = np.asarray(x, dtype=float)
+    n_out = (x.shape[1] - width) // stride + 1
+    windows = np.stack([x[:, i * stride:i * stride + width] for i in range(n_out)], axis=1)
+    if mode == "max":
+        return windows.max(axis=2)
+    if mode == "avg":
+        return windows.mean(axis=0, keepdims=True).mean(axis=2).repeat(x.shape[0], axis=0)
+    return np.sqrt((windows ** 2).sum(axis=2))''',
+        "fails": ["test_pool1d"],
+    },
+    "pool_library_call": {
+        "cell": "pool1d",
+        "source": '''def pool1d(x, width, stride=1, mode="max"):
+    x = np.asarray(x, dtype=float)[None, :, None, :]
+    if mode == "max":
+        return cnnlib.max_pool2d(x, (1, width), stride=(1, stride))[0, :, 0]
+    if mode == "avg":
+        return cnnlib.avg_pool2d(x, (1, width), stride=(1, stride))[0, :, 0]
+    return cnnlib.lp_pool2d(x, 2, (1, width), stride=(1, stride))[0, :, 0]''',
+        "fails": ["test_pool1d"],
+    },
+    "gaussian_unnormalised": {
+        "cell": "gaussian_window",
+        "source": '''def gaussian_window(width, sigma):
+    u = np.arange(width) - (width - 1) / 2
+    return np.exp(-(u[:, None] ** 2 + u[None, :] ** 2) / (2 * sigma ** 2))''',
+        "fails": ["test_gaussian_window"],
+    },
+    "gaussian_integer_centre": {
+        "cell": "gaussian_window",
+        "source": '''def gaussian_window(width, sigma):
+    u = np.arange(width) - width // 2
+    g = np.exp(-(u[:, None] ** 2 + u[None, :] ** 2) / (2 * sigma ** 2))
+    return g / g.sum()''',
+        "fails": ["test_gaussian_window"],
+    },
+    "gaussian_sigma_not_squared": {
+        "cell": "gaussian_window",
+        "source": '''def gaussian_window(width, sigma):
+    u = np.arange(width) - (width - 1) / 2
+    g = np.exp(-(u[:, None] ** 2 + u[None, :] ** 2) / (2 * sigma))
+    return g / g.sum()''',
+        "fails": ["test_gaussian_window"],
+    },
+    "shift_count_not_fraction": {
+        "cell": "shift_change_fraction",
+        "source": '''def shift_change_fraction(x, width, mode="max"):
+    x = np.asarray(x, dtype=float)
+    out_before = pool1d(x[1:][None], width, 1, mode)[0]
+    out_after = pool1d(x[:-1][None], width, 1, mode)[0]
+    return float(np.sum(np.abs(out_after - out_before) > 1e-12))''',
+        "fails": ["test_shift_change_fraction"],
+    },
+    "shift_outputs_realigned": {
+        "cell": "shift_change_fraction",
+        "source": '''def shift_change_fraction(x, width, mode="max"):
+    x = np.asarray(x, dtype=float)
+    out_before = pool1d(x[1:][None], width, 1, mode)[0]
+    out_after = pool1d(x[:-1][None], width, 1, mode)[0]
+    return float(np.mean(np.abs(out_after[1:] - out_before[:-1]) > 1e-12))''',
+        "fails": ["test_shift_change_fraction"],
+    },
+    "shift_mode_ignored": {
+        "cell": "shift_change_fraction",
+        "source": '''def shift_change_fraction(x, width, mode="max"):
+    x = np.asarray(x, dtype=float)
+    out_before = pool1d(x[1:][None], width, 1)[0]
+    out_after = pool1d(x[:-1][None], width, 1)[0]
+    return float(np.mean(np.abs(out_after - out_before) > 1e-12))''',
+        "fails": ["test_shift_change_fraction"],
+    },
+    "rotation_max_of_abs": {
+        "cell": "rotation_invariant_response",
+        "source": '''def rotation_invariant_response(image, kernels):
+    maps = np.stack([cnnlib.correlate2d(image, kern) for kern in kernels])
+    return np.abs(maps).max(axis=0)''',
+        "fails": ["test_rotation_invariant_response"],
+    },
+    "rotation_sum_over_filters": {
+        "cell": "rotation_invariant_response",
+        "source": '''def rotation_invariant_response(image, kernels):
+    return sum(cnnlib.correlate2d(image, kern) for kern in kernels)''',
+        "fails": ["test_rotation_invariant_response"],
+    },
+    "rotation_global_max_per_filter": {
+        "cell": "rotation_invariant_response",
+        "source": '''def rotation_invariant_response(image, kernels):
+    return np.array([cnnlib.correlate2d(image, kern).max() for kern in kernels])''',
+        "fails": ["test_rotation_invariant_response"],
+    },
+}
