@@ -255,7 +255,60 @@ def _call(layer, fn, *args, **kwargs):
         raise ValueError(f"{layer!r}: {e}") from None
 
 
-class Conv2d(Module):
+class _Conv(Module):
+    """Shared code of ``Conv2d`` and ``ConvTranspose2d``: parameters, forward, backward."""
+
+    weight = _param_property("weight")
+    bias = _param_property("bias")
+    _forward = _backward = None   # the functional core's pair, set by the subclass
+
+    def _setup(self, in_channels, out_channels, kernel_size, stride, dilation, bias,
+               weight_shape, init, rng, dtype):
+        self.in_channels = _as_int(in_channels, "in_channels")
+        self.out_channels = _as_int(out_channels, "out_channels")
+        self.kernel_size = as_pair(kernel_size, "kernel_size", 1)
+        self.stride = as_pair(stride, "stride", 1)
+        self.dilation = as_pair(dilation, "dilation", 1)
+        kh, kw = self.kernel_size
+        # fan_in counts the input channels times the taps (for the transposed layer too,
+        # as in PyTorch, although each of its outputs sums fewer inputs when stride > 1).
+        self.add_param("weight", init_weight(
+            weight_shape(self.in_channels, self.out_channels, kh, kw),
+            fan_in=self.in_channels * kh * kw, fan_out=self.out_channels * kh * kw,
+            init=init, rng=rng, dtype=dtype))
+        if bias:
+            self.add_param("bias", np.zeros(self.out_channels, dtype=dtype))
+
+    def _options(self):
+        """Keyword arguments of the functional call (stride, padding, ...)."""
+        raise NotImplementedError
+
+    def forward(self, x):
+        x = _check_input(self, x, "NCHW", (None, self.in_channels, None, None))
+        out, cache = _call(self, type(self)._forward, x, self.weight, self.bias, **self._options())
+        return self._save(out, cache)
+
+    def backward(self, grad_out):
+        grad_out, cache = self._require_cache(grad_out)
+        dx, dw, db = type(self)._backward(grad_out, cache)
+        self._accumulate("weight", dw)
+        if db is not None:
+            self._accumulate("bias", db)
+        return dx
+
+    def extra_repr(self):
+        s = (f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
+             f"stride={self.stride}")
+        defaults = {"padding": ((0, 0), "valid"), "output_padding": ((0, 0),), "dilation": ((1, 1),)}
+        for name, value in self._options().items():
+            if name != "stride" and value not in defaults[name]:
+                s += f", {name}={value!r}"
+        if "bias" not in self._params:
+            s += ", bias=False"
+        return s
+
+
+class Conv2d(_Conv):
     """2-D convolution (cross-correlation) layer.
 
     Input ``(N, C_in, H, W)`` -> output ``(N, C_out, H_out, W_out)`` with
@@ -264,54 +317,21 @@ class Conv2d(Module):
     ``padding``: an int, an (h, w) pair, or ``"valid"``, ``"same"``, ``"full"``.
     """
 
-    weight = _param_property("weight")
-    bias = _param_property("bias")
+    _forward, _backward = staticmethod(conv2d_forward), staticmethod(conv2d_backward)
 
     def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1,
                  bias=True, init="he", rng=None, dtype=np.float32):
         super().__init__()
-        self.in_channels = _as_int(in_channels, "in_channels")
-        self.out_channels = _as_int(out_channels, "out_channels")
-        self.kernel_size = as_pair(kernel_size, "kernel_size", 1)
-        self.stride = as_pair(stride, "stride", 1)
+        self._setup(in_channels, out_channels, kernel_size, stride, dilation, bias,
+                    lambda c_in, c_out, kh, kw: (c_out, c_in, kh, kw), init, rng, dtype)
         self.padding = padding if isinstance(padding, str) else as_pair(padding, "padding", 0)
-        self.dilation = as_pair(dilation, "dilation", 1)
         resolve_padding(self.padding, self.kernel_size, self.stride, self.dilation)  # validates
-        kh, kw = self.kernel_size
-        self.add_param("weight", init_weight(
-            (self.out_channels, self.in_channels, kh, kw),
-            fan_in=self.in_channels * kh * kw, fan_out=self.out_channels * kh * kw,
-            init=init, rng=rng, dtype=dtype))
-        if bias:
-            self.add_param("bias", np.zeros(self.out_channels, dtype=dtype))
 
-    def forward(self, x):
-        x = _check_input(self, x, "NCHW", (None, self.in_channels, None, None))
-        out, cache = _call(self, conv2d_forward, x, self.weight, self.bias, stride=self.stride,
-                           padding=self.padding, dilation=self.dilation)
-        return self._save(out, cache)
-
-    def backward(self, grad_out):
-        grad_out, cache = self._require_cache(grad_out)
-        dx, dw, db = conv2d_backward(grad_out, cache)
-        self._accumulate("weight", dw)
-        if db is not None:
-            self._accumulate("bias", db)
-        return dx
-
-    def extra_repr(self):
-        s = (f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
-             f"stride={self.stride}")
-        if self.padding not in ((0, 0), "valid"):
-            s += f", padding={self.padding!r}"
-        if self.dilation != (1, 1):
-            s += f", dilation={self.dilation}"
-        if "bias" not in self._params:
-            s += ", bias=False"
-        return s
+    def _options(self):
+        return {"stride": self.stride, "padding": self.padding, "dilation": self.dilation}
 
 
-class ConvTranspose2d(Module):
+class ConvTranspose2d(_Conv):
     """2-D transposed convolution: the gradient of ``Conv2d`` with respect to its input.
 
     Input ``(N, C_in, H, W)`` -> output ``(N, C_out, H_out, W_out)`` with
@@ -320,56 +340,20 @@ class ConvTranspose2d(Module):
     ``weight``: ``(C_in, C_out, kh, kw)`` (as in PyTorch); ``bias``: ``(C_out,)``.
     """
 
-    weight = _param_property("weight")
-    bias = _param_property("bias")
+    _forward = staticmethod(conv_transpose2d_forward)
+    _backward = staticmethod(conv_transpose2d_backward)
 
     def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0,
                  output_padding=0, dilation=1, bias=True, init="he", rng=None, dtype=np.float32):
         super().__init__()
-        self.in_channels = _as_int(in_channels, "in_channels")
-        self.out_channels = _as_int(out_channels, "out_channels")
-        self.kernel_size = as_pair(kernel_size, "kernel_size", 1)
-        self.stride = as_pair(stride, "stride", 1)
+        self._setup(in_channels, out_channels, kernel_size, stride, dilation, bias,
+                    lambda c_in, c_out, kh, kw: (c_in, c_out, kh, kw), init, rng, dtype)
         self.padding = as_pair(padding, "padding", 0)
         self.output_padding = as_pair(output_padding, "output_padding", 0)
-        self.dilation = as_pair(dilation, "dilation", 1)
-        kh, kw = self.kernel_size
-        # Each output sums C_in * kh * kw / (stride_h * stride_w) inputs on average; as in
-        # PyTorch the stride is ignored and fan_in counts the input channels times the taps.
-        self.add_param("weight", init_weight(
-            (self.in_channels, self.out_channels, kh, kw),
-            fan_in=self.in_channels * kh * kw, fan_out=self.out_channels * kh * kw,
-            init=init, rng=rng, dtype=dtype))
-        if bias:
-            self.add_param("bias", np.zeros(self.out_channels, dtype=dtype))
 
-    def forward(self, x):
-        x = _check_input(self, x, "NCHW", (None, self.in_channels, None, None))
-        out, cache = _call(self, conv_transpose2d_forward, x, self.weight, self.bias,
-                           stride=self.stride, padding=self.padding,
-                           output_padding=self.output_padding, dilation=self.dilation)
-        return self._save(out, cache)
-
-    def backward(self, grad_out):
-        grad_out, cache = self._require_cache(grad_out)
-        dx, dw, db = conv_transpose2d_backward(grad_out, cache)
-        self._accumulate("weight", dw)
-        if db is not None:
-            self._accumulate("bias", db)
-        return dx
-
-    def extra_repr(self):
-        s = (f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
-             f"stride={self.stride}")
-        if self.padding != (0, 0):
-            s += f", padding={self.padding}"
-        if self.output_padding != (0, 0):
-            s += f", output_padding={self.output_padding}"
-        if self.dilation != (1, 1):
-            s += f", dilation={self.dilation}"
-        if "bias" not in self._params:
-            s += ", bias=False"
-        return s
+    def _options(self):
+        return {"stride": self.stride, "padding": self.padding,
+                "output_padding": self.output_padding, "dilation": self.dilation}
 
 
 class _Pool2d(Module):
