@@ -26,8 +26,10 @@ $(STAMP): pyproject.toml
 
 venv: $(STAMP)
 
+# Containers often run as root, which JupyterLab refuses unless told.
 lab: $(STAMP)
-	$(BIN)/jupyter lab --ServerApp.root_dir="$(CURDIR)" --LabApp.default_url=/lab/tree/notebooks
+	$(BIN)/jupyter lab --ServerApp.root_dir="$(CURDIR)" --LabApp.default_url=/lab/tree/notebooks \
+	  $(if $(filter 0,$(shell id -u)),--allow-root)
 
 unit: $(STAMP)
 	$(BIN)/python -m pytest tests
