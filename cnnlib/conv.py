@@ -6,25 +6,27 @@ cross-correlation (the kernel is not flipped). Output size along each axis::
     convolution:  out = floor((n + 2p - d(k - 1) - 1) / s) + 1
     transposed:   out = (n - 1)s - 2p + d(k - 1) + output_padding + 1
 
-Every layer is computed the same way:
+How the layers are computed:
 
-* **im2col**: copy the input into a zero-padded buffer, take a strided *view* of it with
-  one axis per kernel tap, ``(N, C_in, kh, kw, H_out, W_out)``, and copy that view once
-  into columns ``(N, C_in*kh*kw, H_out*W_out)``;
-* one batched matrix product ``w.reshape(C_out, C_in*kh*kw) @ columns``, which is
-  already the output ``(N, C_out, H_out*W_out)``.
+* forward, **im2col**: the input is copied into a zero-padded buffer; a strided *view* of
+  that buffer with one axis per kernel tap, ``(N, C_in, kh, kw, H_out, W_out)``, copied
+  once, gives the columns ``(N, C_in*kh*kw, H_out*W_out)``; one batched matrix product
+  ``w.reshape(C_out, C_in*kh*kw) @ columns`` is then the output ``(N, C_out, H_out*W_out)``.
+* backward: ``dw`` is the sum over the batch of ``grad[n] @ columns[n].T``; the input
+  gradient is **col2im**: for every kernel tap (i, j), ``w[:, :, i, j].T @ grad`` is added
+  onto the pixels that the tap read. The transposed convolution is this input gradient
+  used as a layer.
 
-The way back (the gradient w.r.t. the input, which is also the transposed convolution)
-multiplies by ``w.T`` and runs **col2im**: the same strided view, this time of a zero
-buffer, to which every kernel tap adds its slice of the columns.
+Two layout tricks turn the copies and additions into long contiguous runs, which NumPy
+handles several times faster than many short rows:
 
-One trick makes the copies fast: the output is computed on a grid as wide as a whole
-padded row (divided by the column stride), not just ``W_out`` wide. The extra columns
-on the right are garbage that is dropped at the end, but every column of the im2col
-matrix becomes a long run of consecutive pixels (for stride 1, a contiguous slice of the
-padded image) instead of ``H_out`` short rows, which NumPy copies and adds several times
-faster. The padded buffer gets one spare zero row at the bottom so that the garbage
-windows of the last row stay inside it.
+* the output is computed on a grid as wide as a padded row (divided by the column
+  stride), not ``W_out`` wide: the extra columns on the right are garbage, dropped at the
+  end (and given a zero gradient), but each output row now continues where the previous
+  one ended in memory;
+* col2im splits the padded image into stride_h * stride_w *phases* (the pixels with the
+  same row and column remainders modulo the stride). A kernel tap adds to a single phase,
+  shifted by the same amount for every pixel: one contiguous slice-add per tap.
 """
 from __future__ import annotations
 
@@ -52,25 +54,21 @@ _MODES = ("valid", "same", "full")
 
 
 class _Geometry(NamedTuple):
-    """Where the kernel taps of a (direct) convolution read: all im2col/col2im need."""
+    """Where the kernel taps of a (direct) convolution read: all im2col and col2im need."""
 
-    in_size: tuple      # (H, W) of the direct convolution's input, before padding
-    kernel: tuple       # (kh, kw)
-    stride: tuple       # (sh, sw)
-    dilation: tuple     # (dh, dw)
-    pads: tuple         # ((top, bottom), (left, right))
-    out: tuple          # (H_out, W_out)
-    buffer_size: tuple  # (rows, row length) of the padded buffer
-    grid_width: int     # width of the widened output grid, >= W_out
+    in_size: tuple   # (H, W) of the direct convolution's input, before padding
+    kernel: tuple    # (kh, kw)
+    stride: tuple    # (sh, sw)
+    dilation: tuple  # (dh, dw)
+    pads: tuple      # ((top, bottom), (left, right))
+    out: tuple       # (H_out, W_out)
+    grid: tuple      # (Hg, Wg) = ceil(padded size / stride): the output grid, garbage included
 
 
 def _geometry(in_size, kernel, stride, dilation, pads, out):
-    (h, w), ((top, bottom), (left, right)), sw = in_size, pads, stride[1]
-    # One spare zero row at the bottom; the row length is a multiple of the column stride
-    # so that a whole padded row is a whole number of grid columns.
-    row_length = -(-(w + left + right) // sw) * sw
-    buffer_size = (h + top + bottom + 1, row_length)
-    return _Geometry(in_size, kernel, stride, dilation, pads, out, buffer_size, row_length // sw)
+    (h, w), ((top, bottom), (left, right)), (sh, sw) = in_size, pads, stride
+    grid = (-(-(h + top + bottom) // sh), -(-(w + left + right) // sw))
+    return _Geometry(in_size, kernel, stride, dilation, pads, out, grid)
 
 
 # ---------------------------------------------------------------------------
@@ -137,86 +135,100 @@ def _check_grad_out(fn, grad_out, cache):
 
 
 # ---------------------------------------------------------------------------
-# The machinery: im2col, col2im and the widened output grid
+# The machinery: im2col, col2im and the output grid
 # ---------------------------------------------------------------------------
 
-def _windows(buf, geo):
-    """The im2col view of a padded buffer (C, N, *geo.buffer_size).
-
-    Shape (C, kh, kw, N, H_out, grid_width); entry ``[c, i, j, n, r, q]`` is
-    ``buf[c, n, r*sh + i*dh, q*sw + j*dw]`` (for the garbage columns q >= W_out the
-    index runs on into the next row).
-    """
-    c, n = buf.shape[:2]
-    s_c, s_n, s_h, s_w = buf.strides
-    (kh, kw), (sh, sw), (dh, dw) = geo.kernel, geo.stride, geo.dilation
-    shape = (c, kh, kw, n, geo.out[0], geo.grid_width)
-    strides = (s_c, dh * s_h, dw * s_w, s_n, sh * s_h, sw * s_w)
-    # np.lib.stride_tricks.as_strided(buf, shape, strides), minus its ~3 us of overhead.
-    return np.ndarray(shape, buf.dtype, buf, 0, strides)
-
-
 def _im2col(x, geo):
-    """Columns (C*kh*kw, N*H_out*grid_width) of x (N, C, H, W)."""
-    n, c, h, w = x.shape
-    (top, _), (left, _) = geo.pads
-    buf = np.zeros((c, n) + geo.buffer_size, x.dtype)
-    buf[:, :, top:top + h, left:left + w] = x.transpose(1, 0, 2, 3)
-    windows = _windows(buf, geo)
-    _, kh, kw, _, oh, gw = windows.shape
-    return windows.reshape(c * kh * kw, n * oh * gw)  # the one big copy
+    """Columns (N, C*kh*kw, H_out*Wg) of x (N, C, H, W), rows in the order (c, i, j).
 
-
-def _col2im(cols, channels, n, geo):
-    """Adjoint of :func:`_im2col`: add each entry of cols back onto the pixel it came from.
-
-    cols: (C*kh*kw, N*H_out*grid_width); returns (N, C, H, W) with (H, W) = geo.in_size.
+    Column (r, q) of sample n holds the window of output pixel (r, q); the columns
+    q >= W_out of the wider grid are garbage.
     """
-    buf = np.zeros((channels, n) + geo.buffer_size, cols.dtype)
-    windows = _windows(buf, geo)  # writable: it is a view of buf
-    cols = cols.reshape(windows.shape)
-    # One slice-add per kernel tap. Within a tap no two entries hit the same pixel, so a
-    # plain += is correct, and much faster than np.add.at.
-    for i in range(geo.kernel[0]):
-        for j in range(geo.kernel[1]):
-            windows[:, i, j] += cols[:, i, j]
+    n, c, h, w = x.shape
+    (kh, kw), (sh, sw), (dh, dw), (oh, _), (_, wg) = geo.kernel, geo.stride, geo.dilation, geo.out, geo.grid
     (top, _), (left, _) = geo.pads
-    h, w = geo.in_size
-    return buf[:, :, top:top + h, left:left + w].transpose(1, 0, 2, 3)
+    # Rows of wg*sw pixels, so that a row of the grid is a row of the image, plus a spare
+    # zero row that keeps the garbage windows of the last output row inside the buffer.
+    buf = np.zeros((n, c, h + sum(geo.pads[0]) + 1, wg * sw), x.dtype)
+    buf[:, :, top:top + h, left:left + w] = x
+    s_n, s_c, s_h, s_w = buf.strides
+    # windows[n, c, i, j, r, q] = buf[n, c, r*sh + i*dh, q*sw + j*dw], built like
+    # np.lib.stride_tricks.as_strided(buf, shape, strides) but without its ~3 us overhead.
+    windows = np.ndarray((n, c, kh, kw, oh, wg), buf.dtype, buf, 0,
+                         (s_n, s_c, dh * s_h, dw * s_w, sh * s_h, sw * s_w))
+    return windows.reshape(n, c * kh * kw, oh * wg)  # the one big copy
+
+
+def _col2im(g, w, geo):
+    """The input gradient of a convolution, given its output gradient: w^T g, then col2im.
+
+    g: (N, A, Hg*Wg), zero in the garbage columns; w: (A, C, kh, kw). For every kernel
+    tap (i, j), w[:, :, i, j].T @ g is added onto the pixels that tap reads (the adjoint
+    of :func:`_im2col`). Returns (N, C, H, W) with (H, W) = geo.in_size.
+    """
+    n, channels = g.shape[0], w.shape[1]
+    (kh, kw), (sh, sw), (dh, dw), (hg, wg) = geo.kernel, geo.stride, geo.dilation, geo.grid
+    taps = w.transpose(2, 3, 1, 0).copy()  # taps[i, j] = w[:, :, i, j].T, (C, A)
+    size = n * channels * hg * wg
+    # Split the padded image into sh*sw phases, phase[a, b][n, c, r, q] = padded[n, c,
+    # r*sh + a, q*sw + b], each stored flat with a tail for the overhang. Kernel tap (i, j)
+    # adds to a single phase, shifted by (i*dh // sh, j*dw // sw) grid points: one
+    # contiguous slice-add per tap (the garbage columns add zeros).
+    tail = (kh - 1) * dh // sh * wg + (kw - 1) * dw // sw
+    phases = np.zeros((sh, sw, size + tail), g.dtype)
+    for i in range(kh):
+        di, a = divmod(i * dh, sh)
+        for j in range(kw):
+            dj, b = divmod(j * dw, sw)
+            start = di * wg + dj
+            target = phases[a, b, start:start + size].reshape(n, channels, hg * wg)
+            target += _matmul(taps[i, j], g)
+    phases = phases[:, :, :size].reshape(sh, sw, n, channels, hg, wg)
+    if sh == sw == 1:
+        padded = phases[0, 0]
+    else:  # interleave the phases
+        padded = np.empty((n, channels, hg * sh, wg * sw), g.dtype)
+        for a in range(sh):
+            for b in range(sw):
+                padded[:, :, a::sh, b::sw] = phases[a, b]
+    (top, _), (left, _) = geo.pads
+    height, width = geo.in_size
+    return padded[:, :, top:top + height, left:left + width]
 
 
 def _widen(a, geo):
-    """(N, C, H_out, W_out) -> (C, N*H_out*grid_width), zeros in the garbage columns."""
+    """(N, C, h, w) -> (N, C, Hg*Wg): a in the top-left corner of the grid, zeros elsewhere."""
     n, c, h, w = a.shape
-    wide = np.zeros((c, n, h, geo.grid_width), a.dtype)
-    wide[..., :w] = a.transpose(1, 0, 2, 3)
-    return wide.reshape(c, n * h * geo.grid_width)
+    hg, wg = geo.grid
+    wide = np.zeros((n, c, hg, wg), a.dtype)
+    wide[:, :, :h, :w] = a
+    return wide.reshape(n, c, hg * wg)
 
 
-def _narrow(a, n, geo):
-    """(C, N*H_out*grid_width) -> (N, C, H_out, W_out): drop the garbage columns (a view)."""
-    c = a.shape[0]
-    return a.reshape(c, n, geo.out[0], geo.grid_width).transpose(1, 0, 2, 3)[..., :geo.out[1]]
+def _narrow(a, geo):
+    """(N, C, H_out*Wg) -> (N, C, H_out, W_out): drop the garbage columns (a view)."""
+    n, c = a.shape[:2]
+    return a.reshape(n, c, geo.out[0], geo.grid[1])[..., :geo.out[1]]
 
 
 def _flat(w):
-    """A 4-D weight (A, B, kh, kw) as the matrix (A, B*kh*kw)."""
+    """A 4-D weight (A, B, kh, kw) as the matrix (A, B*kh*kw), columns in the order (b, i, j)."""
     a, b, kh, kw = w.shape
     return w.reshape(a, b * kh * kw)
 
 
 def _matmul(a, b):
-    """a @ b, except for an inner dimension of 1, where NumPy+OpenBLAS is ~10x slow."""
+    """np.matmul, except for an inner dimension of 1, where NumPy+OpenBLAS is ~10x slow."""
     return a * b if a.shape[-1] == 1 else np.matmul(a, b)
 
 
 def _conv2d(x, w, b, geo):
     """conv2d of checked arguments: the output (N, C_out, H_out, W_out) and the columns."""
     cols = _im2col(x, geo)
-    y = _matmul(_flat(w), cols)  # (C_out, N*H_out*grid_width): one matrix product
+    y = _matmul(_flat(w), cols)  # (N, C_out, H_out*Wg)
     if b is not None:
         y += b[:, None]
-    return _narrow(y, x.shape[0], geo), cols
+    return _narrow(y, geo), cols
 
 
 # ---------------------------------------------------------------------------
@@ -347,9 +359,12 @@ def conv2d_backward(grad_out, cache):
     """
     grad_out = _check_grad_out("conv2d", grad_out, cache)
     w, cols, geo = cache["w"], cache["cols"], cache["geometry"]
-    g = _widen(grad_out, geo)  # (C_out, N*H_out*grid_width); zero for the garbage columns
-    dw = _matmul(g, cols.T).reshape(w.shape)
-    dx = _col2im(_matmul(_flat(w).T, g), w.shape[1], grad_out.shape[0], geo)
+    g = _widen(grad_out, geo)  # (N, C_out, Hg*Wg), zero for the garbage columns
+    # dw = sum over the batch of g[n] @ cols[n].T (computed transposed, which OpenBLAS
+    # does faster), on the H_out rows of the grid that im2col produced.
+    rows = g[:, :, :cols.shape[2]]
+    dw = _matmul(cols, rows.transpose(0, 2, 1)).sum(axis=0).T.reshape(w.shape)
+    dx = _col2im(g, w, geo)
     db = grad_out.sum(axis=(0, 2, 3)) if cache["has_bias"] else None
     return dx, dw, db
 
@@ -406,8 +421,8 @@ def conv_transpose2d_forward(x, w, b=None, stride=1, padding=0, output_padding=0
     ``w`` and a col2im.
     """
     x, w, b, geo = _conv_transpose2d_args(x, w, b, stride, padding, output_padding, dilation)
-    x_wide = _widen(x, geo)  # (C_in, N*H*grid_width)
-    y = _col2im(_matmul(_flat(w).T, x_wide), w.shape[1], x.shape[0], geo)
+    x_wide = _widen(x, geo)  # (N, C_in, Hg*Wg)
+    y = _col2im(x_wide, w, geo)
     if b is not None:
         y += b[:, None, None]
     cache = {"op": "conv_transpose2d", "x_wide": x_wide, "w": w, "has_bias": b is not None,
@@ -424,9 +439,10 @@ def conv_transpose2d_backward(grad_out, cache):
     """
     grad_out = _check_grad_out("conv_transpose2d", grad_out, cache)
     x_wide, w, geo = cache["x_wide"], cache["w"], cache["geometry"]
-    cols = _im2col(grad_out, geo)  # (C_out*kh*kw, N*H*grid_width)
-    dx = _narrow(_matmul(_flat(w), cols), grad_out.shape[0], geo)
-    dw = _matmul(x_wide, cols.T).reshape(w.shape)
+    cols = _im2col(grad_out, geo)  # (N, C_out*kh*kw, H*Wg)
+    dx = _narrow(_matmul(_flat(w), cols), geo)
+    rows = x_wide[:, :, :cols.shape[2]]
+    dw = _matmul(cols, rows.transpose(0, 2, 1)).sum(axis=0).T.reshape(w.shape)
     db = grad_out.sum(axis=(0, 2, 3)) if cache["has_bias"] else None
     return dx, dw, db
 
