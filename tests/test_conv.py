@@ -21,6 +21,7 @@ from cnnlib import (
     convolve2d,
     correlate2d,
 )
+from cnnlib.gradcheck import numerical_gradient
 
 # PyTorch warns that padding="same" with an even kernel may copy the input; that is fine.
 pytestmark = pytest.mark.filterwarnings("ignore:Using padding='same'")
@@ -468,20 +469,6 @@ def test_conv2d_with_circular_padding_is_translation_equivariant(problem, shift_
     shifted_then_conv = circular_conv(np.roll(x, (shift_h, shift_w), axis=(2, 3)))
     conv_then_shifted = np.roll(circular_conv(x), (shift_h, shift_w), axis=(2, 3))
     assert_close(shifted_then_conv, conv_then_shifted)
-
-
-def numerical_gradient(f, a, eps=1e-6):
-    """Central differences of the scalar f() w.r.t. every entry of a (changed in place)."""
-    grad = np.zeros_like(a)
-    for i in np.ndindex(a.shape):
-        old = a[i]
-        a[i] = old + eps
-        plus = f()
-        a[i] = old - eps
-        minus = f()
-        a[i] = old
-        grad[i] = (plus - minus) / (2 * eps)
-    return grad
 
 
 def _check_gradients(forward, backward, x, w, b, rng):
