@@ -382,7 +382,8 @@ def _random_conv1d_configs(count, seed):
     configs = []
     while len(configs) < count:
         n, c_in, c_out = (int(v) for v in rng.integers(1, 4, 3))
-        length, k, s, d = int(rng.integers(1, 16)), int(rng.integers(1, 6)), int(rng.integers(1, 4)), int(rng.integers(1, 4))
+        length, k = int(rng.integers(1, 16)), int(rng.integers(1, 6))
+        s, d = int(rng.integers(1, 4)), int(rng.integers(1, 4))
         padding = ["valid", "same", "full", 0, 1, 3][rng.integers(6)]
         if padding == "same" and s != 1:
             continue

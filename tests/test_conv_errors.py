@@ -45,7 +45,8 @@ CONV2D_CASES = [
     ((X, W, np.zeros((4, 1))), {}, r"b must have shape.*\(4, 1\)"),
     ((X, W, np.float64(1.0)), {}, r"b must have shape.*\(\)"),
     # kernel larger than the padded input
-    ((np.zeros((1, 3, 2, 5)), W), {}, r"kernel of w \(shape \(4, 3, 3, 3\)\) does not fit in x of shape \(1, 3, 2, 5\)"),
+    ((np.zeros((1, 3, 2, 5)), W), {},
+     r"kernel of w \(shape \(4, 3, 3, 3\)\) does not fit in x of shape \(1, 3, 2, 5\)"),
     ((X, W), {"dilation": 3}, "does not fit.*larger than the padded input"),
     ((np.zeros((1, 3, 1, 1)), W), {"padding": (1, 0)}, "does not fit"),
     ((X, np.zeros((4, 3, 0, 3))), {}, "does not fit.*kernel_size must be an int >= 1"),
@@ -142,7 +143,8 @@ def test_single_image_functions_reject(fn, args, match):
 
 def test_conv2d_backward_rejects_bad_grad_out_and_cache():
     y, cache = conv2d_forward(X, W, np.zeros(4), padding=1)
-    with pytest.raises(ValueError, match=rf"grad_out must have the shape of the forward output {shape(y.shape)}, got \(2, 4, 5\)"):
+    expected = rf"grad_out must have the shape of the forward output {shape(y.shape)}, got \(2, 4, 5\)"
+    with pytest.raises(ValueError, match=expected):
         conv2d_backward(np.zeros((2, 4, 5)), cache)
     with pytest.raises(ValueError, match="grad_out must have the shape"):
         conv2d_backward(np.zeros((2, 4, 5, 4)), cache)
