@@ -29,6 +29,9 @@ variables are read when NumPy is imported, so the script re-executes itself with
 The tables give the median time per call and the median of the per-round ratios
 cnnlib / PyTorch (below 1: cnnlib is faster), or the speed-up baseline / cnnlib for the loop
 and SciPy, next to the course's targets. Shared machines are noisy: read each ratio as ±30 %.
+The "others" column is the CPU time other processes took while a row was timed (from
+/proc/stat, minus this process's own): a row with others > 0.2 CPUs is timed again, up to
+three times, and the quietest attempt is kept.
 
 The peak extra memory of conv2d forward (and forward+backward) on W4 is measured with
 ``tracemalloc``, which sees NumPy's allocations, and given as a multiple of ``x.nbytes``.
@@ -355,7 +358,10 @@ def ms(seconds):
 def print_table(title, headers, rows):
     """A Markdown table, aligned so that it also reads well in a terminal."""
     widths = [max(len(str(c)) for c in col) for col in zip(headers, *rows)]
-    line = lambda cells: "| " + " | ".join(str(c).ljust(w) for c, w in zip(cells, widths)) + " |"
+
+    def line(cells):
+        return "| " + " | ".join(str(c).ljust(w) for c, w in zip(cells, widths)) + " |"
+
     print(f"\n### {title}\n")
     print(line(headers))
     print(line(["-" * w for w in widths]))
@@ -370,7 +376,8 @@ def cpu_model():
             info = f.read()
     except OSError:
         return platform.processor() or "unknown CPU"
-    model = next((l.split(":", 1)[1].strip() for l in info.splitlines() if l.startswith("model name")), "?")
+    model = next((line.split(":", 1)[1].strip() for line in info.splitlines()
+                  if line.startswith("model name")), "?")
     simd = "AVX-512" if "avx512f" in info else "AVX2" if "avx2" in info else ""
     return f"{model} ({simd})" if simd else model
 
@@ -396,7 +403,9 @@ def machine(torch, threads, no_torch):
     used = []
     try:  # check that the thread settings took
         from threadpoolctl import threadpool_info
-        used = [f"{p['internal_api']} {p['num_threads']}" for p in threadpool_info()]
+        used = [f"{p['internal_api']} {p['num_threads']}"
+                + (f" ({p['architecture']} kernels)" if p.get("architecture") else "")
+                for p in threadpool_info()]
     except ImportError:
         pass
     if torch:
@@ -408,7 +417,8 @@ def machine(torch, threads, no_torch):
 
 
 def report(op, cases, have_torch):
-    rows = []
+    """Print the table of one operation; return its verdicts [(label, met), ...]."""
+    rows, verdicts = [], []
     for case in cases:
         t = case.times
         row = [case.wl.name, case.dtype, ms(statistics.median(t["cnnlib"]))]
@@ -416,15 +426,17 @@ def report(op, cases, have_torch):
             ratio, goal = median_ratio(t["cnnlib"], t["torch"]), target(op, case.wl, case.dtype)
             row += [ms(statistics.median(t["torch"])), f"{ratio:.2f}", f"≤ {goal}",
                     "OK" if ratio <= goal else "MISS"]
+            verdicts.append((f"{op} {case.wl.name} {case.dtype} ({ratio:.2f}, target ≤ {goal})", ratio <= goal))
         rows.append(row + [f"{case.others:.2f}"])
     headers = ["workload", "dtype", "cnnlib ms"]
     if have_torch:
         headers += ["torch ms", "cnnlib/torch", "target", ""]
     print_table(op, headers + ["others"], rows)
+    return verdicts
 
 
 def report_baselines(cases):
-    rows = []
+    rows, verdicts = [], []
     for case in cases:
         t = case.times
         for name in ("naive", "scipy"):
@@ -432,6 +444,9 @@ def report_baselines(cases):
                 speedup = median_ratio(t[name], t["cnnlib"])
                 goal = "≥ 300" if name == "naive" else ""
                 verdict = ("OK" if speedup >= 300 else "MISS") if goal else ""
+                if goal:
+                    verdicts.append((f"naive loop {case.wl.name} {case.dtype} ({speedup:,.0f}×, target ≥ 300×)",
+                                     speedup >= 300))
                 rows.append([case.wl.name, case.dtype, name, ms(statistics.median(t[name])),
                              ms(statistics.median(t["cnnlib"])), f"{speedup:,.0f}×", goal, verdict])
         if case.note:
@@ -440,6 +455,7 @@ def report_baselines(cases):
         print_table("conv2d forward: cnnlib's speed-up over the naive loop and SciPy",
                     ["workload", "dtype", "baseline", "baseline ms", "cnnlib ms", "speed-up", "target", ""],
                     rows)
+    return verdicts
 
 
 # ----------------------------------------------------------------------------- main
@@ -501,10 +517,11 @@ def main(argv=None):
         check(case)
         measure(case, args)
         cases.append(case)
+    verdicts = []
     for op in dict.fromkeys(c.op for c in cases):
-        report(op, [c for c in cases if c.op == op], torch is not None)
+        verdicts += report(op, [c for c in cases if c.op == op], torch is not None)
         if op == "conv2d forward":
-            report_baselines([c for c in cases if c.op == op])
+            verdicts += report_baselines([c for c in cases if c.op == op])
 
     w4 = next(wl for wl in CONV if wl.name == "W4")
     if w4.selected(args.only):
@@ -514,9 +531,13 @@ def main(argv=None):
             rows.append([label, args.dtype[0], f"{peak:.1f}×", f"{out:.1f}×"])
         print_table("conv2d peak extra memory on W4 (tracemalloc), in multiples of x.nbytes",
                     ["pass", "dtype", "peak / x.nbytes", "output / x.nbytes"], rows)
-    print(f"\nothers: CPUs kept busy by other processes (or stolen by the hypervisor) while the row "
-          f"was timed; above {BUSY_LIMIT} the row was retimed up to {RETRIES} times and the "
-          "quietest attempt is shown. A busy CPU delays every threaded call (OpenMP/OpenBLAS "
+    missed = [label for label, met in verdicts if not met]
+    print(f"\ntargets: {len(verdicts) - len(missed)} met, {len(missed)} missed"
+          + "".join(f"\n  MISS {label}" for label in missed))
+    retimed = "not retimed with --quick" if args.quick else \
+        f"above {BUSY_LIMIT} a row was retimed up to {RETRIES} times and the quietest attempt is shown"
+    print(f"others: CPUs kept busy by other processes (or stolen by the hypervisor) while the row "
+          f"was timed ({retimed}). A busy CPU delays every threaded call (OpenMP and OpenBLAS "
           "wait for their slowest thread): rerun such rows with --only when the machine is quiet.")
     print(f"load average at the end (1/5/15 min): {' / '.join(f'{v:.2f}' for v in os.getloadavg())}")
 
