@@ -30,6 +30,24 @@ def as_float_array(a, name):
     raise ValueError(f"{name} must hold real numbers, got dtype {arr.dtype}")
 
 
+def check_grad(fn, grad_out, cache):
+    """Check the arguments of a backward call ``<fn>_backward(grad_out, cache)``.
+
+    ``cache`` must be the dict that ``<fn>_forward`` returned (its ``"op"`` is ``fn``; it also
+    holds the forward output's shape ``"out_shape"`` and its ``"dtype"``), and ``grad_out`` an
+    array of real numbers of that shape. Returns ``grad_out`` as an array of the forward's dtype.
+    """
+    if not isinstance(cache, dict) or cache.get("op") != fn:
+        raise ValueError(f"{fn}_backward: cache must be the second result of {fn}_forward")
+    grad_out = as_float_array(grad_out, "grad_out")
+    if grad_out.shape != cache["out_shape"]:
+        raise ValueError(
+            f"{fn}_backward: grad_out must have the forward output's shape {cache['out_shape']}, "
+            f"got shape {grad_out.shape}"
+        )
+    return grad_out.astype(cache["dtype"], copy=False)
+
+
 def result_dtype(*arrays):
     """The floating dtype of a computation on ``arrays`` (float32 only if all are)."""
     return np.result_type(*[a.dtype for a in arrays if a is not None])

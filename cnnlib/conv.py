@@ -34,7 +34,9 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ._checks import as_float_array, as_pair, as_tuple, check_ndim, resolve_padding, result_dtype
+from ._checks import (
+    as_float_array, as_pair, as_tuple, check_grad, check_ndim, resolve_padding, result_dtype,
+)
 from .shapes import conv_output_size, conv_transpose_output_size
 
 __all__ = [
@@ -119,19 +121,6 @@ def _conv_geometry(fn, x_shape, w_shape, stride, pads, dilation, shown=None):
             f"with padding {pads} and dilation {dilation}: {err}"
         ) from None
     return _geometry((h, w), (kh, kw), stride, dilation, pads, out)
-
-
-def _check_grad_out(fn, grad_out, cache):
-    """Check a backward call: a cache from the matching forward, grad_out of the output's shape."""
-    if not isinstance(cache, dict) or cache.get("op") != fn:
-        raise ValueError(f"{fn}_backward: cache must be the second result of {fn}_forward")
-    grad_out = as_float_array(grad_out, "grad_out")
-    if grad_out.shape != cache["out_shape"]:
-        raise ValueError(
-            f"{fn}_backward: grad_out must have the shape of the forward output "
-            f"{cache['out_shape']}, got {grad_out.shape}"
-        )
-    return grad_out.astype(cache["w"].dtype, copy=False)
 
 
 # ---------------------------------------------------------------------------
@@ -346,7 +335,7 @@ def conv2d_forward(x, w, b=None, stride=1, padding=0, dilation=1):
     x, w, b, geo = _conv2d_args(x, w, b, stride, padding, dilation)
     y, cols = _conv2d(x, w, b, geo)
     cache = {"op": "conv2d", "cols": cols, "w": w, "has_bias": b is not None,
-             "geometry": geo, "out_shape": y.shape}
+             "geometry": geo, "out_shape": y.shape, "dtype": y.dtype}
     return y, cache
 
 
@@ -357,7 +346,7 @@ def conv2d_backward(grad_out, cache):
     Returns (dx, dw, db) shaped like x (N, C_in, H, W), w (C_out, C_in, kh, kw) and
     b (C_out,); db is None when the forward pass had no bias.
     """
-    grad_out = _check_grad_out("conv2d", grad_out, cache)
+    grad_out = check_grad("conv2d", grad_out, cache)
     w, cols, geo = cache["w"], cache["cols"], cache["geometry"]
     g = _widen(grad_out, geo)  # (N, C_out, Hg*Wg), zero for the garbage columns
     # dw = sum over the batch of g[n] @ cols[n].T (computed transposed, which OpenBLAS
@@ -426,7 +415,7 @@ def conv_transpose2d_forward(x, w, b=None, stride=1, padding=0, output_padding=0
     if b is not None:
         y += b[:, None, None]
     cache = {"op": "conv_transpose2d", "x_wide": x_wide, "w": w, "has_bias": b is not None,
-             "geometry": geo, "out_shape": y.shape}
+             "geometry": geo, "out_shape": y.shape, "dtype": y.dtype}
     return y, cache
 
 
@@ -437,7 +426,7 @@ def conv_transpose2d_backward(grad_out, cache):
     w (C_in, C_out, kh, kw) and b (C_out,); db is None without bias. The input gradient
     is the direct convolution of grad_out with w.
     """
-    grad_out = _check_grad_out("conv_transpose2d", grad_out, cache)
+    grad_out = check_grad("conv_transpose2d", grad_out, cache)
     x_wide, w, geo = cache["x_wide"], cache["w"], cache["geometry"]
     cols = _im2col(grad_out, geo)  # (N, C_out*kh*kw, H*Wg)
     dx = _narrow(_matmul(_flat(w), cols), geo)

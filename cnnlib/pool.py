@@ -15,7 +15,7 @@ import numbers
 
 import numpy as np
 
-from ._checks import as_float_array, as_pair, check_ndim
+from ._checks import as_float_array, as_pair, check_grad, check_ndim
 from .shapes import conv_output_size
 
 __all__ = [
@@ -89,22 +89,6 @@ def _unpad(xp, padding):
     return xp[:, :, ph:xp.shape[2] - ph, pw:xp.shape[3] - pw].copy()
 
 
-def _check_grad(fn, grad_out, cache):
-    """Check a backward call: ``cache`` from ``fn``'s forward, ``grad_out`` of the output's shape.
-
-    Returns ``grad_out`` in the dtype of the forward's input.
-    """
-    if not isinstance(cache, dict) or cache.get("op") != fn:
-        raise ValueError(f"{fn}_backward: cache must be the second result of {fn}_forward")
-    g = as_float_array(grad_out, "grad_out")
-    if g.shape != cache["out_shape"]:
-        raise ValueError(
-            f"{fn}_backward: grad_out must have the forward output's shape {cache['out_shape']}, "
-            f"got shape {g.shape}"
-        )
-    return g.astype(cache["dtype"], copy=False)
-
-
 def _window_sum(xp, kernel, stride, out_hw):
     """Sum of every window: a running sum over the kernel taps."""
     windows = (xp[:, :, rows, cols] for rows, cols in _taps(kernel, stride, out_hw))
@@ -153,7 +137,7 @@ def max_pool2d_backward(grad_out, cache):
     gradients. ``grad_out`` (N, C, H_out, W_out) -> dx (N, C, H, W); it should be
     finite (a NaN or inf would reach every position of its window).
     """
-    remaining = _check_grad("max_pool2d", grad_out, cache).copy()
+    remaining = check_grad("max_pool2d", grad_out, cache).copy()
     x, out, kernel, stride, padding = (cache[k] for k in ("x", "out", "kernel", "stride", "padding"))
     # NaN never equals the max, so a padded tap never takes the gradient.
     xp = _pad(x, padding, np.nan)
@@ -208,7 +192,7 @@ def avg_pool2d_backward(grad_out, cache):
 
     ``grad_out`` (N, C, H_out, W_out) -> dx (N, C, H, W).
     """
-    g = _check_grad("avg_pool2d", grad_out, cache) / cache["divisor"]
+    g = check_grad("avg_pool2d", grad_out, cache) / cache["divisor"]
     dxp = _window_sum_backward(g, cache["padded_shape"], cache["kernel"], cache["stride"])
     return _unpad(dxp, cache["padding"])
 
@@ -256,7 +240,7 @@ def lp_pool2d_backward(grad_out, cache):
     Windows whose sum of x**p is 0 get gradient 0, as in PyTorch.
     ``grad_out`` (N, C, H_out, W_out) -> dx (N, C, H, W).
     """
-    g = _check_grad("lp_pool2d", grad_out, cache)
+    g = check_grad("lp_pool2d", grad_out, cache)
     p, x = cache["p"], cache["x"]
     if p == np.inf:
         return max_pool2d_backward(g, cache["max_cache"]) * np.sign(x)
@@ -323,7 +307,7 @@ def adaptive_avg_pool2d_backward(grad_out, cache):
 
     ``grad_out`` (N, C, H_out, W_out) -> dx (N, C, H, W).
     """
-    g = _check_grad("adaptive_avg_pool2d", grad_out, cache)
+    g = check_grad("adaptive_avg_pool2d", grad_out, cache)
     return cache["rows"].T @ g @ cache["cols"]
 
 
@@ -376,7 +360,7 @@ def adaptive_max_pool2d_backward(grad_out, cache):
     Overlapping bins that share their max add up. ``grad_out`` (N, C, H_out, W_out)
     -> dx (N, C, H, W).
     """
-    g = _check_grad("adaptive_max_pool2d", grad_out, cache)
+    g = check_grad("adaptive_max_pool2d", grad_out, cache)
     x_shape = cache["x_shape"]
     dx = np.bincount(cache["flat_index"].ravel(), weights=g.ravel(), minlength=int(np.prod(x_shape)))
     return dx.reshape(x_shape).astype(g.dtype)

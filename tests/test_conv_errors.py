@@ -143,10 +143,10 @@ def test_single_image_functions_reject(fn, args, match):
 
 def test_conv2d_backward_rejects_bad_grad_out_and_cache():
     y, cache = conv2d_forward(X, W, np.zeros(4), padding=1)
-    expected = rf"grad_out must have the shape of the forward output {shape(y.shape)}, got \(2, 4, 5\)"
+    expected = rf"grad_out must have the forward output's shape {shape(y.shape)}, got shape \(2, 4, 5\)"
     with pytest.raises(ValueError, match=expected):
         conv2d_backward(np.zeros((2, 4, 5)), cache)
-    with pytest.raises(ValueError, match="grad_out must have the shape"):
+    with pytest.raises(ValueError, match="grad_out must have the forward output's shape"):
         conv2d_backward(np.zeros((2, 4, 5, 4)), cache)
     with pytest.raises(ValueError, match="grad_out must hold real numbers"):
         conv2d_backward(np.full(y.shape, "a"), cache)
@@ -159,7 +159,7 @@ def test_conv2d_backward_rejects_bad_grad_out_and_cache():
 
 def test_conv_transpose2d_backward_rejects_bad_grad_out_and_cache():
     y, cache = conv_transpose2d_forward(X, WT, None, 2, 1, 1)
-    with pytest.raises(ValueError, match=rf"grad_out must have the shape of the forward output {shape(y.shape)}"):
+    with pytest.raises(ValueError, match=rf"grad_out must have the forward output's shape {shape(y.shape)}"):
         conv_transpose2d_backward(np.zeros((2, 4, 9, 9)), cache)
     with pytest.raises(ValueError, match="grad_out must hold real numbers"):
         conv_transpose2d_backward(np.zeros(y.shape, complex), cache)
