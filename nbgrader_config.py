@@ -2,31 +2,52 @@
 
 source/NN_topic/NN_topic.ipynb  -> the only notebooks edited by hand
 notebooks/NN_topic/             -> student versions (`make notebooks`)
-submitted/<student>/NN_topic/   -> submissions to autograde (instructors)
+submitted/<student>/NN_topic/   -> submissions to grade (`make grade`, see course/grade.py)
 """
 import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from nbconvert.preprocessors import ClearMetadataPreprocessor, CSSHTMLHeaderPreprocessor  # noqa: E402
 from nbgrader.preprocessors import (  # noqa: E402
+    AssignLatePenalties,
     CheckCellMetadata,
     ClearOutput,
+    GetGrades,
+    IgnorePattern,
+    LimitOutput,
     OverwriteCells,
     OverwriteKernelspec,
+    SaveAutoGrades,
 )
 
+from course.autograding import (  # noqa: E402
+    GradingExecute,
+    InjectIntegrityChecks,
+    LimitOutputSize,
+    RemoveIntegrityChecks,
+)
+from course.export import StatusCsvExportPlugin  # noqa: E402
+from course.feedback import HideHiddenTests, ShortenTracebacks  # noqa: E402
 from course.nbgrader_fixes import DeduplicateIdsFixed  # noqa: E402
 
 c = get_config()  # noqa: F821
 
 c.CourseDirectory.course_id = "cnn-course"
 c.CourseDirectory.release_directory = "notebooks"
+# course/grade.py keeps a grading.json beside each autograded notebook; students do not get it.
+c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback", "grading.json"]
 
-# Autograding: a per-cell time limit, deleted test cells put back and run, and
-# split cells that do not abort the batch.
+# Autograding limits: per cell, per notebook, and the kernel's memory.
 c.Execute.timeout = 30
 c.Execute.kernel_name = "python3"
+c.GradingExecute.notebook_timeout = 300
+c.GradingExecute.memory_limit_mb = 4096
+c.LimitOutput.max_lines = 1000
+c.LimitOutputSize.max_chars = 100_000
+
+# Deleted test cells are put back and run; split cells do not abort the batch.
 c.OverwriteCells.add_missing_cells = True
 c.Autograde.sanitize_preprocessors = [
     ClearOutput,
@@ -35,3 +56,23 @@ c.Autograde.sanitize_preprocessors = [
     OverwriteCells,
     CheckCellMetadata,
 ]
+# nbgrader's own list, with GradingExecute for Execute, the integrity checks around it
+# and LimitOutputSize after LimitOutput.
+c.Autograde.autograde_preprocessors = [
+    InjectIntegrityChecks,
+    GradingExecute,
+    RemoveIntegrityChecks,
+    IgnorePattern,
+    ClearMetadataPreprocessor,
+    LimitOutput,
+    LimitOutputSize,
+    SaveAutoGrades,
+    AssignLatePenalties,
+    CheckCellMetadata,
+]
+
+# Feedback shows what failed and why, without the hidden tests' code.
+c.GenerateFeedback.preprocessors = [GetGrades, HideHiddenTests, ShortenTracebacks, CSSHTMLHeaderPreprocessor]
+
+# `nbgrader export` adds a status and a reason column (scored 0 / could not be graded / ...).
+c.ExportApp.plugin_class = StatusCsvExportPlugin

@@ -1,0 +1,149 @@
+"""nbgrader preprocessors that keep autograding going when a submission misbehaves.
+
+nbgrader 0.9 drops a whole notebook when its kernel dies or ignores an interrupt, lets
+a single cell run up to the per-cell limit as often as there are cells, keeps an output
+of any size, and trusts NumPy and the check functions as the notebook left them. Listed
+in ``nbgrader_config.py``:
+
+- :class:`GradingExecute` runs the notebook under a memory limit and a time limit for
+  the whole notebook; a dead or unresponsive kernel, or the time running out, ends the
+  run at that cell with a readable error, and every later cell gets a "not run" error
+  (so it scores 0) instead of the notebook being dropped.
+- :class:`InjectIntegrityChecks` / :class:`RemoveIntegrityChecks` record NumPy and the
+  checks before the first cell and verify them at the end of every test cell
+  (:func:`cnnlib.testing.watch`), then take that code out again so that neither the
+  autograded notebook nor the feedback shows it.
+- :class:`LimitOutputSize` truncates huge outputs (``LimitOutput`` only counts lines).
+"""
+from __future__ import annotations
+
+import time
+
+from jupyter_core.utils import run_sync
+from nbclient.exceptions import CellTimeoutError, DeadKernelError
+from nbformat.notebooknode import NotebookNode
+from nbformat.v4 import new_code_cell, new_output
+from nbgrader.preprocessors import Execute, NbGraderPreprocessor
+from nbgrader.utils import is_grade
+from traitlets import Integer
+
+GUARD_CELL_ID = "grader-integrity-watch"
+GUARD_SETUP = "import builtins as _b, cnnlib.testing as _t\n_b.__grader_verify__ = _t.watch()\ndel _b, _t"
+GUARD_CALL = "\n__grader_verify__(globals())  # added by the grader"
+
+
+def error_output(ename: str, evalue: str) -> NotebookNode:
+    """An error output as nbgrader scores it (0 points), with a one-line traceback."""
+    return new_output("error", ename=ename, evalue=evalue, traceback=[f"\x1b[0;31m{ename}\x1b[0m: {evalue}"])
+
+
+class GradingExecute(Execute):
+    """nbgrader's Execute with a memory limit, a whole-notebook time limit, and no lost notebooks.
+
+    ``Execute.timeout`` stays the per-cell limit; a cell that does not stop when
+    interrupted at that limit, a kernel that dies (``os._exit``, a crash, memory), or
+    the notebook running past ``notebook_timeout`` stops the run there: that cell gets
+    an error naming the reason and every later code cell a "not run" error.
+    """
+
+    notebook_timeout = Integer(
+        300, help="Seconds the whole notebook may run (0: no limit); later cells are not run."
+    ).tag(config=True)
+
+    memory_limit_mb = Integer(
+        4096, help="Address-space limit of the grading kernel in MiB (0: no limit)."
+    ).tag(config=True)
+
+    def preprocess(self, nb, resources=None, km=None):
+        self._stopped = None
+        self._deadline = time.monotonic() + self.notebook_timeout if self.notebook_timeout > 0 else None
+        return super().preprocess(nb, resources, km)
+
+    async def async_start_new_kernel(self, **kwargs):
+        limit = self.memory_limit_mb << 20
+        if limit and not any("RLIMIT_AS" in a for a in self.extra_arguments):
+            # Set inside the kernel at start-up, before any cell of the notebook runs.
+            self.extra_arguments = [*self.extra_arguments, "--IPKernelApp.exec_lines=import resource as _r; "
+                                    f"_r.setrlimit(_r.RLIMIT_AS, ({limit}, {limit})); del _r"]
+        await super().async_start_new_kernel(**kwargs)
+
+    start_new_kernel = run_sync(async_start_new_kernel)
+
+    def _remaining(self) -> float:
+        return float("inf") if self._deadline is None else self._deadline - time.monotonic()
+
+    def _get_timeout(self, cell):
+        timeout = super()._get_timeout(cell)
+        remaining = self._remaining()
+        if remaining == float("inf"):
+            return timeout
+        return max(1, int(min(timeout or remaining, remaining)))
+
+    def preprocess_cell(self, cell, resources, index):
+        if cell.cell_type != "code":
+            return cell, resources
+        if self._stopped is None and self._remaining() <= 0:
+            self._stopped = f"the notebook used up its time limit of {self.notebook_timeout} s"
+        if self._stopped is not None:
+            cell.outputs = [error_output("NotRun", f"this cell was not run: {self._stopped}")]
+            return cell, resources
+        try:
+            return super().preprocess_cell(cell, resources, index)
+        except DeadKernelError:
+            cell.outputs.append(error_output(
+                "KernelDied", "the kernel died while this cell ran (os._exit, a crash, or memory "
+                "exhausted); the cells below were not run"))
+            self._stopped = "the kernel died in an earlier cell"
+        except CellTimeoutError:
+            run_sync(self.km.shutdown_kernel)(now=True)
+            cell.outputs.append(error_output(
+                "CellTimeoutError", f"this cell ran past the time limit ({self._get_timeout(cell)} s) "
+                "and did not stop when interrupted; the cells below were not run"))
+            self._stopped = "an earlier cell did not stop when interrupted"
+        return cell, resources
+
+
+class InjectIntegrityChecks(NbGraderPreprocessor):
+    """Before execution: record NumPy and the checks first, verify them in every test cell."""
+
+    def preprocess(self, nb, resources):
+        nb.cells.insert(0, new_code_cell(GUARD_SETUP, id=GUARD_CELL_ID))
+        for cell in nb.cells:
+            if cell.cell_type == "code" and is_grade(cell):
+                cell.source += GUARD_CALL
+        return nb, resources
+
+
+class RemoveIntegrityChecks(NbGraderPreprocessor):
+    """After execution: take out what :class:`InjectIntegrityChecks` put in."""
+
+    def preprocess(self, nb, resources):
+        nb.cells = [c for c in nb.cells if c.get("id") != GUARD_CELL_ID]
+        for cell in nb.cells:
+            if cell.cell_type == "code" and cell.source.endswith(GUARD_CALL):
+                cell.source = cell.source[:-len(GUARD_CALL)]
+        return nb, resources
+
+
+class LimitOutputSize(NbGraderPreprocessor):
+    """Cut every output longer than ``max_chars`` characters (a 50 MB line included)."""
+
+    max_chars = Integer(100_000, help="Largest text or data output kept, in characters.").tag(config=True)
+
+    def _cut(self, text: str) -> str:
+        if len(text) <= self.max_chars:
+            return text
+        return text[:self.max_chars] + f"\n... output truncated: {len(text):,} characters in all ..."
+
+    def preprocess_cell(self, cell, resources, index):
+        if cell.cell_type != "code":
+            return cell, resources
+        for output in cell.outputs:
+            if "text" in output:
+                output.text = self._cut(output.text)
+            if "data" in output:
+                kept = {mime: self._cut(value) if mime.startswith("text/") else value
+                        for mime, value in output.data.items()
+                        if mime.startswith("text/") or len(str(value)) <= self.max_chars}
+                output.data = kept or {"text/plain": "... output removed: larger than the grader keeps ..."}
+        return cell, resources
