@@ -2,7 +2,7 @@
 
 For each assignment: the solution earns full marks, the untouched student version earns
 zero on every graded cell, and each plausible mistake in tests/mistakes/ loses points in
-the cells it names.
+the cells it names. Submissions that try to break grading are in tests/test_grade.py.
 """
 import runpy
 import shutil
@@ -21,38 +21,12 @@ MISTAKES = {a: runpy.run_path(str(p))["MISTAKES"] if (p := ROOT / "tests" / "mis
             else {} for a in ASSIGNMENTS}
 
 
-def _tampered(solved):
-    """Solutions whose notebooks were changed in ways nbgrader must repair.
-
-    ``a_split_cell`` sorts first, so that the other students of its batch are graded
-    only if its split cell does not stop the run (nbgrader issue #1083).
-    """
-    cells = solved.cells
-    first_solution = next(i for i, c in enumerate(cells) if c.metadata.get("nbgrader", {}).get("solution"))
-    first_test = next(i for i, c in enumerate(cells) if c.metadata.get("nbgrader", {}).get("grade"))
-    split = nbformat.from_dict(solved)
-    half = nbformat.from_dict(cells[first_solution])
-    half.id = half.id + "-split"
-    split.cells.insert(first_solution + 1, half)   # JupyterLab's split copies the metadata
-    deleted = nbformat.from_dict(solved)
-    del deleted.cells[first_test]
-    edited = nbformat.from_dict(solved)
-    edited.cells[first_test].source = "pass"
-    return {"a_split_cell": split, "deleted_test_cell": deleted, "edited_test_cell": edited}
-
-
-TAMPERED = ("a_split_cell", "deleted_test_cell", "edited_test_cell")
-
-
 def _submissions(assignment, student_nb, source_nb):
-    """``{student: notebook}``: the solution, the untouched student version, each mistake,
-    and (for the first assignment) tampered copies of the solution."""
+    """``{student: notebook}``: the solution, the untouched student version and each mistake."""
     solved = fill_solutions(student_nb, source_nb)
     subs = {"solution": solved, "untouched": student_nb}
     for name, m in MISTAKES[assignment].items():
         subs[f"mistake_{name}"] = replace_answer(solved, m["cell"], m["source"])
-    if assignment == ASSIGNMENTS[0]:
-        subs.update(_tampered(solved))
     return subs
 
 
@@ -84,8 +58,6 @@ class Graded:
     def scores(self, assignment, student):
         if assignment not in self.done:
             students = ["solution", "untouched"] + [f"mistake_{m}" for m in MISTAKES[assignment]]
-            if assignment == ASSIGNMENTS[0]:
-                students += TAMPERED
             halves = [students[0::2], students[1::2]]
             roots = [self.tmp.mktemp(assignment) for _ in halves]
             with ThreadPoolExecutor(max_workers=2) as pool:
@@ -128,12 +100,3 @@ def test_plausible_mistake_loses_points(graded, assignment, mistake):
     expected = MISTAKES[assignment][mistake]["fails"]
     full = [g for g in expected if scores[g][0] == scores[g][1]]
     assert not full, f"mistake {mistake!r} in {assignment} still earns full marks in {full}"
-
-
-@pytest.mark.parametrize("student", TAMPERED)
-def test_tampered_solution_is_repaired_and_earns_full_marks(graded, student):
-    """A split solution cell, a deleted test cell and an edited test cell: nbgrader restores
-    the test cells from its database and the run goes on for everyone."""
-    scores = graded.scores(ASSIGNMENTS[0], student)
-    lost = {g: s for g, s in scores.items() if s[0] != s[1]}
-    assert not lost, f"{student} loses points in {lost}\n{graded.log(ASSIGNMENTS[0], student)}"

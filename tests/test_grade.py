@@ -1,0 +1,197 @@
+"""The instructor's path, ``course/grade.py``, on a class that tries to break grading.
+
+One run grades, next to correct and partly correct students, one submission of every
+kind in ``course.example_class.bad_submissions`` (plus one that calls the library's
+answer): each gets a deterministic score, a status and a reason; the others' grades are
+what they are when graded alone; feedback hides the hidden tests; a late submission is
+graded on its own.
+"""
+import html
+import io
+import re
+import runpy
+import shutil
+import subprocess
+import sys
+
+import nbformat
+import pytest
+
+from course import ROOT
+from course.build import assignments
+from course.example_class import make_class, notebooks, check_cells, write_submission
+from course.export import export_csv
+from course.grade import FAILED, GRADED, grade, summary
+from course.grading import cell_scores, replace_answer
+
+ASSIGNMENT = assignments()[0]
+CELL_TIMEOUT = 5
+
+
+def _points(nb):
+    return [c.metadata["nbgrader"]["points"] for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade")]
+
+
+def _course(root):
+    """A course directory holding only the first assignment, with its student version."""
+    shutil.copy(ROOT / "nbgrader_config.py", root)
+    for folder in ("course", f"source/{ASSIGNMENT}", f"notebooks/{ASSIGNMENT}", "tests/mistakes"):
+        shutil.copytree(ROOT / folder, root / folder, ignore=shutil.ignore_patterns("__pycache__"))
+    return root
+
+
+def _grade(root, **kwargs):
+    log = io.StringIO()
+    records = grade(root, timeout=CELL_TIMEOUT, notebook_timeout=120, jobs=2, out=log, **kwargs)
+    return records, log.getvalue()
+
+
+@pytest.fixture(scope="module")
+def graded(tmp_path_factory):
+    root = _course(tmp_path_factory.mktemp("class"))
+    make_class(root, bad=True)
+    mistakes = runpy.run_path(str(ROOT / "tests" / "mistakes" / f"{ASSIGNMENT}.py"))["MISTAKES"]
+    library = next(m for name, m in mistakes.items() if "library" in name)
+    blank, solved = notebooks(root, ASSIGNMENT)
+    write_submission(root, "bad_calls_library", ASSIGNMENT, replace_answer(solved, library["cell"], library["source"]))
+    records, log = _grade(root)
+    rows = {r["student_id"]: r for r in export_csv(root, root / "grades.csv")}
+    return root, rows, log, blank
+
+
+def _expected(blank):
+    """``{student: (score, status, words in the reason)}``, from the notebook's test points."""
+    p = _points(blank)
+    full = sum(p)
+    return {
+        "ada": (full, GRADED, ""),
+        "cai": (0, GRADED, ""),
+        "dev": (full, GRADED, "submitted as renamed.ipynb"),
+        "bad_infinite_loop": (full - p[0], GRADED, "ran past the time limit"),
+        "bad_sleeps_past_limit": (full - p[-1], GRADED, "ran past the time limit"),
+        "bad_ignores_interrupt": (p[0] + p[1], GRADED, "did not stop when interrupted"),
+        "bad_kills_kernel": (p[0], GRADED, "the kernel died"),
+        "bad_exhausts_memory": (full - p[3], GRADED, "ran out of memory"),
+        "bad_deleted_test_cell": (full, GRADED, "was missing: the grader put the original back"),
+        "bad_edited_test_cell": (full, GRADED, "was edited: the grader ran the original"),
+        "bad_split_cell": (full, GRADED, "appears 2 times"),
+        "bad_patches_numpy": (0, GRADED, "replaced numpy.allclose"),
+        "bad_patches_checks": (0, GRADED, "check_close"),
+        "bad_calls_library": (full - p[0], GRADED, ""),
+        "bad_prints_50mb": (full, GRADED, ""),
+        "bad_stored_50mb_output": (full, GRADED, "the grader cleared them"),
+        "bad_out_of_order": (full - p[0], GRADED, "run out of order"),
+        "bad_renamed": (full, GRADED, "submitted as my_answers.ipynb"),
+        "bad_missing": (0, FAILED, "there is no"),
+        "bad_empty_file": (0, FAILED, "empty file"),
+        "bad_invalid_json": (0, FAILED, "not valid JSON"),
+        "bad_newer_minor_format": (full, GRADED, "format 4.99"),
+        "bad_newer_major_format": (0, FAILED, "Unsupported nbformat version 5"),
+    }
+
+
+def test_every_student_is_graded_in_one_run(graded):
+    root, rows, log, blank = graded
+    assert set(_expected(blank)) <= set(rows), f"not in grades.csv: {set(_expected(blank)) - set(rows)}\n{log}"
+
+
+@pytest.mark.parametrize("student", sorted(_expected(notebooks(ROOT, ASSIGNMENT)[0])))
+def test_score_status_and_reason(graded, student):
+    root, rows, log, blank = graded
+    score, status, words = _expected(blank)[student]
+    row = rows[student]
+    assert (float(row["score"]), row["status"]) == (score, status), f"{student}: {row}\n{log}"
+    assert words in row["reason"], f"{student}: the reason {row['reason']!r} does not say {words!r}"
+
+
+def test_partly_correct_student_loses_points(graded):
+    root, rows, log, blank = graded
+    assert 0 < float(rows["ben"]["score"]) < sum(_points(blank)), rows["ben"]
+
+
+def test_others_grade_as_when_graded_alone(graded, tmp_path):
+    root, rows, log, blank = graded
+    alone = _course(tmp_path)
+    for student in ("ada", "ben", "cai"):
+        shutil.copytree(root / "submitted" / student, alone / "submitted" / student)
+    _grade(alone)
+    for student in ("ada", "ben", "cai"):
+        assert cell_scores(alone, ASSIGNMENT, student) == cell_scores(root, ASSIGNMENT, student), student
+
+
+def _feedback_text(root, student):
+    page = (root / "feedback" / student / ASSIGNMENT / f"{ASSIGNMENT}.html").read_text()
+    return html.unescape(re.sub(r"<[^>]+>", "", page))
+
+
+def test_feedback_hides_hidden_tests_but_shows_visible_checks(graded):
+    root, rows, log, blank = graded
+    source = nbformat.read(ROOT / "source" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb", as_version=4)
+    tests = [c.source for c in source.cells if c.metadata.get("nbgrader", {}).get("grade")]
+    hidden = [ln.strip() for t in tests for ln in t.split("### BEGIN HIDDEN TESTS")[1].split("\n")[1:-1]
+              if len(ln.strip()) > 20]
+    visible = [t.split("\n")[0] for t in tests]  # the docstrings
+    for student in ("ada", "cai", "bad_kills_kernel"):
+        text = _feedback_text(root, student)
+        assert all(v in text for v in visible), f"{student}: the visible checks are missing from the feedback"
+        shown = [ln for ln in hidden if ln in text]
+        assert not shown, f"{student}'s feedback shows hidden test code: {shown[:3]}"
+        assert "__grader_verify__" not in text
+
+
+def test_feedback_says_what_failed_and_why(graded):
+    root, rows, log, blank = graded
+    assert "expected shape" in _feedback_text(root, "ben") or "differs from the expected" in _feedback_text(root, "ben")
+    assert "NotImplementedError" in _feedback_text(root, "cai")
+    assert "the kernel died while this cell ran" in _feedback_text(root, "bad_kills_kernel")
+    assert "could not be graded: 00_convolution.ipynb is not valid JSON" in _feedback_text(root, "bad_invalid_json")
+    assert "the notebook was submitted as my_answers.ipynb" in _feedback_text(root, "bad_renamed")
+    assert "replaced numpy.allclose" in _feedback_text(root, "bad_patches_numpy")
+    size = (root / "feedback" / "bad_prints_50mb" / ASSIGNMENT / f"{ASSIGNMENT}.html").stat().st_size
+    assert size < 2_000_000, f"a 50 MB print made {size:,} bytes of feedback"
+
+
+def test_submitted_files_are_not_changed(graded):
+    root, rows, log, blank = graded
+    assert (root / "submitted" / "bad_invalid_json" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb").stat().st_size == 5000
+    assert (root / "submitted" / "bad_renamed" / ASSIGNMENT / "my_answers.ipynb").exists()
+
+
+def test_summary_marks_what_needs_a_look(graded):
+    root, rows, log, blank = graded
+    table = summary(list(rows.values()))
+    full = sum(_points(blank))
+    assert re.search(rf"^ada\s+{full:g}/{full:g}$", table, re.M), table
+    assert re.search(rf"^bad_empty_file\s+0/{full:g} !$", table, re.M), table
+    assert "bad_empty_file / 00_convolution: could not be graded: 00_convolution.ipynb is an empty file" in table
+    assert re.search(r"^\[\s*\d+/\d+\] 00_convolution  ada ", log, re.M), f"no progress line for ada:\n{log}"
+
+
+def test_a_late_submission_is_graded_alone_and_the_rest_kept(graded):
+    root, rows, log, blank = graded
+    before = {s: (root / "autograded" / s / ASSIGNMENT / "grading.json").stat().st_mtime_ns for s in rows}
+    shutil.copytree(root / "submitted" / "ada", root / "submitted" / "late_lee")
+    records, log = _grade(root)
+    assert [r["student"] for r in records] == ["late_lee"], log
+    after = {s: (root / "autograded" / s / ASSIGNMENT / "grading.json").stat().st_mtime_ns for s in rows}
+    assert after == before, "re-grading touched submissions that had not changed"
+    again = {r["student_id"]: r for r in export_csv(root, root / "grades.csv")}
+    assert again.pop("late_lee")["score"] == rows["ada"]["score"]
+    assert again == rows
+
+
+def test_nbgrader_export_has_the_status_column(graded):
+    root, rows, log, blank = graded
+    out = subprocess.run([sys.executable, "-m", "nbgrader", "export", "--to=export.csv",
+                          f"--CourseDirectory.root={root}"], cwd=root, capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    text = (root / "export.csv").read_text()
+    assert text.startswith("assignment,") and ",status,reason" in text.split("\n")[0]
+    assert "could not be graded" in text
+
+
+def test_untouched_student_version_fails_every_test(graded):
+    """The blank student version graded as a could-not-be-graded placeholder scores 0 everywhere."""
+    root, rows, log, blank = graded
+    scores = cell_scores(root, ASSIGNMENT, "bad_empty_file")
+    assert set(scores) == set(check_cells(blank)) and all(s == 0 for s, _ in scores.values()), scores
