@@ -74,7 +74,9 @@ def _skip_without_browser():
                                "(pip install -e '.[test]'): browser tests skipped")
 
 
-@pytest.fixture(scope="session")
+# Module scope: tests/test_jupyterlab.py imports this fixture and gets its own browser, which
+# starts once this module's has closed (two sync Playwrights cannot run at once).
+@pytest.fixture(scope="module")
 def browser():
     """Debian's headless Chromium driven by Playwright, or skip."""
     sync_api = _skip_without_browser()
@@ -84,7 +86,7 @@ def browser():
         chromium.close()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def site_dir(tmp_path_factory, browser):
     """A fresh build of the site from solutions/."""
     out = tmp_path_factory.mktemp("site")
@@ -92,7 +94,7 @@ def site_dir(tmp_path_factory, browser):
     return out
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def site_url(site_dir):
     """The site served on a free local port."""
     handler = functools.partial(_QuietHandler, directory=str(site_dir))
