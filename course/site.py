@@ -59,6 +59,8 @@ def home_notebook(entries: list[tuple[str, str, str]]) -> nbformat.NotebookNode:
 def build(out: Path = OUT, solutions: Path = ROOT / "solutions") -> list[Path]:
     """Write the site into ``out`` (replacing it); return the pages written, home first."""
     if out.exists():
+        if any(out.iterdir()) and not (out / "mathjax" / "MathJax.js").is_file():
+            raise SystemExit(f"{out} is neither empty nor an earlier site build: not replacing it")
         shutil.rmtree(out)
     shutil.copytree(MATHJAX, out / "mathjax")
     exporter = HTMLExporter(template_name=TEMPLATE.name, extra_template_basedirs=[str(TEMPLATE.parent)])
