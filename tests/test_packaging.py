@@ -8,7 +8,7 @@ import yaml
 from course import ROOT
 
 # conda-forge names that differ from the PyPI ones
-CONDA_NAMES = {}
+CONDA_NAMES = {"playwright": "playwright-python"}
 
 
 def _pip_requirements():
