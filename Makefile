@@ -7,13 +7,17 @@ STAMP  := $(VENV)/.installed
 # nbgrader starts helper programs (alembic) by name: the venv's bin comes first.
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: help venv lab test unit nbtest notebooks check-notebooks bench clean
+.PHONY: help venv lab test unit nbtest notebooks check-notebooks bench clean site release example-class grade bench-grading
 
 help:
 	@echo "make lab        set up .venv and open the course in JupyterLab"
 	@echo "make test       set up .venv and run every test"
 	@echo "make notebooks  regenerate notebooks/ (student) and solutions/ from source/"
 	@echo "make bench      benchmark cnnlib against a loop, SciPy and PyTorch"
+	@echo "make release    instructors: regenerate the student versions (= make notebooks)"
+	@echo "make grade      instructors: autograde submitted/, write feedback/ and grades.csv"
+	@echo "make example-class  a class of example students in submitted/, to try make grade"
+	@echo "make site       build the course web site from solutions/ into build/site/"
 
 # One environment for students and tests: cnnlib installed editable, so the
 # notebooks import it the same way from JupyterLab, nbval and nbgrader.
@@ -50,5 +54,21 @@ check-notebooks: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python benchmarks/conv.py
 
+# The instructor's path (README, "Instructors"): nbgrader's commands under course/grade.py.
+release: notebooks
+
+example-class: $(STAMP)
+	$(BIN)/python -m course.example_class $(if $(BAD),--bad)
+
+grade: $(STAMP)
+	$(BIN)/python -m course.grade $(ARGS)
+
+bench-grading: $(STAMP)
+	$(BIN)/python benchmarks/grading.py
+
+# A static HTML site of the executed notebooks; open build/site/index.html, no network needed.
+site: $(STAMP)
+	$(BIN)/python -m course.site
+
 clean:
-	rm -rf build gradebook.db autograded feedback release solution .pytest_cache
+	rm -rf build gradebook.db autograded feedback release solution grades.csv .pytest_cache

@@ -42,6 +42,13 @@ c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedb
 # Autograding limits: per cell, per notebook, and the kernel's memory.
 c.Execute.timeout = 30
 c.Execute.kernel_name = "python3"
+# The grading kernels' own start-up warnings (ipykernel's TCP notice) are noise in the log.
+c.Execute.extra_arguments = ["--IPKernelApp.log_level=ERROR"]
+c.Execute.error_on_timeout = {
+    "ename": "CellTimeoutError",
+    "evalue": "this cell ran past the grader's time limit per cell and was interrupted",
+    "traceback": ["CellTimeoutError: this cell ran past the grader's time limit per cell and was interrupted"],
+}
 c.GradingExecute.notebook_timeout = 300
 c.GradingExecute.memory_limit_mb = 4096
 c.LimitOutput.max_lines = 1000

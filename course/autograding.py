@@ -17,6 +17,7 @@ in ``nbgrader_config.py``:
 """
 from __future__ import annotations
 
+import math
 import time
 
 from jupyter_core.utils import run_sync
@@ -55,8 +56,7 @@ class GradingExecute(Execute):
     ).tag(config=True)
 
     def preprocess(self, nb, resources=None, km=None):
-        self._stopped = None
-        self._deadline = time.monotonic() + self.notebook_timeout if self.notebook_timeout > 0 else None
+        self._stopped = self._deadline = None  # the clock starts at the first cell, not the kernel
         return super().preprocess(nb, resources, km)
 
     async def async_start_new_kernel(self, **kwargs):
@@ -77,11 +77,13 @@ class GradingExecute(Execute):
         remaining = self._remaining()
         if remaining == float("inf"):
             return timeout
-        return max(1, int(min(timeout or remaining, remaining)))
+        return max(1, math.ceil(min(timeout or remaining, remaining)))  # never before the deadline
 
     def preprocess_cell(self, cell, resources, index):
         if cell.cell_type != "code":
             return cell, resources
+        if self._deadline is None and self.notebook_timeout > 0:
+            self._deadline = time.monotonic() + self.notebook_timeout
         if self._stopped is None and self._remaining() <= 0:
             self._stopped = f"the notebook used up its time limit of {self.notebook_timeout} s"
         if self._stopped is not None:

@@ -30,6 +30,7 @@ import os
 import shutil
 import sys
 import time
+import warnings
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -94,8 +95,19 @@ def make_api(config):
 _API = None
 
 
-def _init_worker(config) -> None:
+def _quiet() -> None:
+    """Hide SQLAlchemy's "not in session" warnings from nbgrader's gradebook: noise, grades are right."""
+    from sqlalchemy.exc import SAWarning
+
+    warnings.filterwarnings("ignore", category=SAWarning)
+
+
+def _init_worker(config, threads: int = 0) -> None:
     global _API
+    _quiet()
+    if threads:  # the kernels inherit it: parallel kernels do not fight over the cores
+        for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+            os.environ[var] = str(threads)
     sys.path.insert(0, config.CourseDirectory.root)
     _API = make_api(config)
 
@@ -314,6 +326,7 @@ def grade(root: Path, names: list[str] | None = None, students: list[str] | None
     if not subs:
         return []
     config = load_config(root, timeout, notebook_timeout)
+    _quiet()
     sys.path.insert(0, str(root))
     # nbgrader starts alembic by name to create the gradebook: this interpreter's bin first.
     os.environ["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])
@@ -328,7 +341,8 @@ def grade(root: Path, names: list[str] | None = None, students: list[str] | None
         prepare(root, sub, notebooks[sub.assignment])
     jobs = jobs or min(len(subs), os.cpu_count() or 1)
     records = []
-    with ProcessPoolExecutor(max_workers=jobs, initializer=_init_worker, initargs=(config,)) as pool:
+    threads = max(1, (os.cpu_count() or 1) // jobs) if jobs > 1 else 0
+    with ProcessPoolExecutor(max_workers=jobs, initializer=_init_worker, initargs=(config, threads)) as pool:
         futures = {pool.submit(_grade_in_worker, s.assignment, s.student): s for s in subs}
         for done, future in enumerate(as_completed(futures), start=1):
             sub = futures[future]
@@ -367,8 +381,8 @@ def _score(record) -> str:
 def _progress(done: int, total: int, record: dict) -> str:
     width = len(str(total))
     reason = f"  ({record['reasons'][0]})" if record["reasons"] else ""
-    return (f"[{done:>{width}}/{total}] {record['assignment']}  {record['student']:<16} {_score(record):>9}  "
-            f"{record['status']}  {record['seconds']:.1f} s{reason}")
+    return (f"[{done:>{width}}/{total}] {record['assignment']:<24} {record['student']:<16} "
+            f"{_score(record):>7}  {record['seconds']:5.1f} s  {record['status']}{reason}")
 
 
 def summary(rows: list[dict]) -> str:

@@ -1,0 +1,91 @@
+"""How long grading takes: ``make bench-grading`` (``python benchmarks/grading.py``).
+
+1. One full submission of every notebook, graded one at a time (``--jobs 1``): the time
+   per notebook (nbgrader autograde + generate_feedback, as ``make grade`` runs them).
+2. ``--students`` copies of that submission graded with ``--jobs`` workers: the
+   throughput, and from it the projected time for a class of ``--class-size`` students.
+
+Target: under 10 s per notebook per student, and parallel grading across students.
+Runs in a temporary course directory; nothing in the repository is touched.
+"""
+from __future__ import annotations
+
+import argparse
+import io
+import os
+import platform
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from course import ROOT  # noqa: E402
+from course.build import assignments  # noqa: E402
+from course.example_class import notebooks, write_submission  # noqa: E402
+from course.grade import grade  # noqa: E402
+
+
+def course_copy(root: Path) -> Path:
+    shutil.copy(ROOT / "nbgrader_config.py", root)
+    for folder in ("course", "source", "notebooks"):
+        shutil.copytree(ROOT / folder, root / folder, ignore=shutil.ignore_patterns("__pycache__"))
+    return root
+
+
+def submit(root: Path, students: list[str], names: list[str]) -> None:
+    for name in names:
+        solved = notebooks(root, name)[1]
+        for student in students:
+            write_submission(root, student, name, solved)
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--students", type=int, default=4, help="students in the parallel run")
+    parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="workers in the parallel run")
+    parser.add_argument("--class-size", type=int, default=200)
+    parser.add_argument("--only", help="assignments whose names start with this")
+    args = parser.parse_args(argv)
+    names = [n for n in assignments() if not args.only or n.startswith(args.only)]
+    print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, "
+          f"Python {platform.python_version()}; load average {os.getloadavg()[0]:.2f}")
+
+    with tempfile.TemporaryDirectory() as tmp:
+        root = course_copy(Path(tmp))
+        submit(root, ["solo"], names)
+        start = time.perf_counter()
+        records = grade(root, names, jobs=1, out=io.StringIO())
+        solo_wall = time.perf_counter() - start
+        per_notebook = {r["assignment"]: r["seconds"] for r in records}
+        print("\none full submission, graded one notebook at a time (autograde + feedback):\n")
+        print(f"| notebook | seconds | score | target ≤ 10 s |\n| --- | --- | --- | --- |")
+        for r in sorted(records, key=lambda r: r["assignment"]):
+            ok = "OK" if r["seconds"] <= 10 else "MISS"
+            print(f"| {r['assignment']} | {r['seconds']:.1f} | {r['score']:g}/{r['max_score']:g} | {ok} |")
+        total = sum(per_notebook.values())
+        print(f"\nall {len(names)} notebooks: {total:.1f} s of grading "
+              f"(median {statistics.median(per_notebook.values()):.1f} s per notebook); "
+              f"{solo_wall:.1f} s wall with the gradebook set-up")
+
+        students = [f"s{i:03d}" for i in range(args.students)]
+        submit(root, students, names)
+        start = time.perf_counter()
+        records = grade(root, names, students, jobs=args.jobs, out=io.StringIO())
+        wall = time.perf_counter() - start
+        n = len(records)
+        per_submission = wall / n
+        projected = args.class_size * len(names) * per_submission
+        print(f"\n{args.students} students × {len(names)} notebooks = {n} submissions with {args.jobs} "
+              f"workers: {wall:.1f} s wall, {per_submission:.2f} s per submission "
+              f"({total / len(names) / per_submission:.2f}× the one-at-a-time rate)")
+        print(f"projected for {args.class_size} students × {len(names)} notebooks on {args.jobs} cores: "
+              f"{projected / 60:.0f} min ({projected / 3600:.1f} h)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

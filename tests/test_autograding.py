@@ -1,0 +1,89 @@
+"""The grading preprocessors and cnnlib.testing.watch, one piece at a time (no nbgrader run)."""
+import time
+
+import numpy as np
+import pytest
+from nbformat.v4 import new_code_cell, new_notebook, new_output
+
+import cnnlib.testing
+from course.autograding import GradingExecute, LimitOutputSize
+from course.feedback import HIDDEN_NOTE, hide_hidden_tests
+
+
+def _errors(cell):
+    return [(o.ename, o.evalue) for o in cell.outputs if o.output_type == "error"]
+
+
+def test_notebook_time_limit_stops_later_cells(tmp_path):
+    sources = ["import time", "time.sleep(60)", "print('late')", "print('later')"]
+    nb = new_notebook(cells=[new_code_cell(s) for s in sources])
+    start = time.monotonic()
+    GradingExecute(timeout=30, notebook_timeout=4, kernel_name="python3").preprocess(
+        nb, {"metadata": {"path": str(tmp_path)}})
+    assert time.monotonic() - start < 20, "the notebook limit did not cut the 60 s cell short"
+    assert _errors(nb.cells[0]) == []
+    assert "KeyboardInterrupt" in [e for e, _ in _errors(nb.cells[1])]
+    assert [_errors(c)[0][0] for c in nb.cells[2:]] == ["NotRun", "NotRun"]
+    assert "time limit of 4 s" in _errors(nb.cells[3])[0][1]
+
+
+def test_memory_limit_raises_memory_error_in_the_cell(tmp_path):
+    nb = new_notebook(cells=[new_code_cell("import numpy as np\nbig = np.ones((50_000, 50_000))"),
+                             new_code_cell("print('still alive')")])
+    GradingExecute(timeout=30, memory_limit_mb=1024, kernel_name="python3").preprocess(
+        nb, {"metadata": {"path": str(tmp_path)}})
+    assert _errors(nb.cells[0])[0][0] == "MemoryError"
+    assert nb.cells[1].outputs[0].text == "still alive\n"
+
+
+def test_limit_output_size_cuts_long_text_and_drops_big_images():
+    cell = new_code_cell("", outputs=[
+        new_output("stream", name="stdout", text="x" * 1000),
+        new_output("display_data", data={"text/plain": "<Figure>", "image/png": "A" * 1000}),
+    ])
+    LimitOutputSize(max_chars=100).preprocess_cell(cell, {}, 0)
+    assert len(cell.outputs[0].text) < 200 and "1,000 characters in all" in cell.outputs[0].text
+    assert cell.outputs[1].data == {"text/plain": "<Figure>"}
+
+
+def test_hide_hidden_tests_keeps_visible_checks():
+    source = 'check(1)\n### BEGIN HIDDEN TESTS\nsecret(2)\n### END HIDDEN TESTS\nafter(3)'
+    assert hide_hidden_tests(source) == f"check(1)\n{HIDDEN_NOTE}\nafter(3)"
+    assert "secret" not in hide_hidden_tests("a\n    ### BEGIN HIDDEN TESTS\n    secret()")  # unclosed
+
+
+@pytest.fixture
+def verify():
+    return cnnlib.testing.watch()
+
+
+def test_watch_passes_an_untouched_session(verify):
+    verify({"np": np, "check_close": cnnlib.testing.check_close})
+
+
+@pytest.mark.parametrize("module,name", [(np, "allclose"), (np.testing, "assert_allclose"),
+                                         (cnnlib, "conv2d"), (cnnlib.testing, "_fail")])
+def test_watch_names_a_replaced_function(verify, module, name):
+    original = getattr(module, name)
+    setattr(module, name, lambda *a, **k: True)
+    try:
+        with pytest.raises(AssertionError, match=name):
+            verify({})
+    finally:
+        setattr(module, name, original)
+    verify({})
+
+
+def test_watch_sees_swapped_code_and_notebook_names(verify):
+    def fake(*args, **kwargs):
+        return None
+
+    original = cnnlib.testing.check_shape.__code__
+    cnnlib.testing.check_shape.__code__ = fake.__code__
+    try:
+        with pytest.raises(AssertionError, match="check_shape"):
+            verify({})
+    finally:
+        cnnlib.testing.check_shape.__code__ = original
+    with pytest.raises(AssertionError, match="the notebook's check_close"):
+        verify({"check_close": fake})
