@@ -36,6 +36,10 @@ c = get_config()  # noqa: F821
 
 c.CourseDirectory.course_id = "cnn-course"
 c.CourseDirectory.release_directory = "notebooks"
+# What an exercise holds in the student version; the check cell below it shows this message.
+c.ClearSolutions.code_stub = {
+    "python": '# YOUR CODE HERE\nraise NotImplementedError("replace this line with your code, then run the check cell below")'
+}
 # course/grade.py keeps a grading.json beside each autograded notebook; students do not get it.
 c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback", "grading.json"]
 
