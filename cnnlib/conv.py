@@ -6,30 +6,34 @@ cross-correlation (the kernel is not flipped). Output size along each axis::
     convolution:  out = floor((n + 2p - d(k - 1) - 1) / s) + 1
     transposed:   out = (n - 1)s - 2p + d(k - 1) + output_padding + 1
 
-How the layers are computed:
+How the layers are computed. Inside, the 4-D arrays are stored **batch-last**, (C, H, W, N):
+the N samples of a pixel sit next to each other in memory. Then one matrix product covers
+the whole batch, and a kernel tap's view of a channel is made of long contiguous runs (a
+whole row of W*N numbers), which NumPy copies and adds several times faster than many short
+rows. Results are handed back as NCHW *views* of that memory (``y.transpose(3, 0, 1, 2)``);
+``np.ascontiguousarray(y)`` gives an NCHW copy when one is needed.
 
-* forward, **im2col**: the input is copied into a zero-padded buffer; a strided *view* of
-  that buffer with one axis per kernel tap, ``(N, C_in, kh, kw, H_out, W_out)``, copied
-  once, gives the columns ``(N, C_in*kh*kw, H_out*W_out)``; one batched matrix product
-  ``w.reshape(C_out, C_in*kh*kw) @ columns`` is then the output ``(N, C_out, H_out*W_out)``.
-* backward: ``dw`` is the sum over the batch of ``grad[n] @ columns[n].T``; the input
-  gradient is **col2im**: for every kernel tap (i, j), ``w[:, :, i, j].T @ grad`` is added
-  onto the pixels that the tap read. The transposed convolution is this input gradient
-  used as a layer.
-
-Two layout tricks turn the copies and additions into long contiguous runs, which NumPy
-handles several times faster than many short rows:
-
-* the output is computed on a grid as wide as a padded row (divided by the column
-  stride), not ``W_out`` wide: the extra columns on the right are garbage, dropped at the
-  end (and given a zero gradient), but each output row now continues where the previous
-  one ended in memory;
-* col2im splits the padded image into stride_h * stride_w *phases* (the pixels with the
-  same row and column remainders modulo the stride). A kernel tap adds to a single phase,
-  shifted by the same amount for every pixel: one contiguous slice-add per tap.
+* forward, **im2col**: the input is copied into a zero-padded buffer (C_in, Hp, Wp, N); a
+  strided *view* of it with one axis per kernel tap, (C_in, kh, kw, H_out, W_out, N), copied
+  once, gives the columns (C_in*kh*kw, H_out*W_out*N), and one matrix product
+  ``w.reshape(C_out, C_in*kh*kw) @ columns`` is the output (C_out, H_out, W_out, N). The
+  bias rides along: an extra column of the weights meets an extra row of ones.
+* forward, **row shifts** (stride 1 along the rows, few output maps for many input maps):
+  only the kw taps of a kernel row are copied into columns (C_in*kw, Hp*W_out*N); one matrix
+  product with the kh kernel rows stacked, (kh*C_out, C_in*kw), gives what each kernel row
+  adds at every padded row, and output row r sums kernel row i's part at padded row
+  r + i*dh: kh - 1 shifted slice-adds. See :func:`_uses_row_shifts` for when.
+* backward: ``dw = grad @ columns.T`` over the whole batch (db comes from the ones row); the
+  input gradient is **col2im**: one product gives ``w[:, :, i, j].T @ grad`` for every
+  kernel tap (i, j), and each is added onto the pixels that tap read (one strided slice-add
+  per tap). After a row-shift forward, the same in its order: one product, then kw slice-adds.
+* the transposed convolution is that input gradient, used as a layer.
 """
 from __future__ import annotations
 
+import contextlib
+import math
+import threading
 from typing import NamedTuple
 
 import numpy as np
@@ -50,6 +54,7 @@ __all__ = [
     "conv_transpose2d_forward",
     "conv_transpose2d_backward",
     "conv2d_matrix",
+    "release_work_buffers",
 ]
 
 _MODES = ("valid", "same", "full")
@@ -64,13 +69,12 @@ class _Geometry(NamedTuple):
     dilation: tuple  # (dh, dw)
     pads: tuple      # ((top, bottom), (left, right))
     out: tuple       # (H_out, W_out)
-    grid: tuple      # (Hg, Wg) = ceil(padded size / stride): the output grid, garbage included
 
-
-def _geometry(in_size, kernel, stride, dilation, pads, out):
-    (h, w), ((top, bottom), (left, right)), (sh, sw) = in_size, pads, stride
-    grid = (-(-(h + top + bottom) // sh), -(-(w + left + right) // sw))
-    return _Geometry(in_size, kernel, stride, dilation, pads, out, grid)
+    @property
+    def padded(self):
+        """(Hp, Wp): the size of the padded input."""
+        (h, w), ((top, bottom), (left, right)) = self.in_size, self.pads
+        return h + top + bottom, w + left + right
 
 
 # ---------------------------------------------------------------------------
@@ -120,84 +124,143 @@ def _conv_geometry(fn, x_shape, w_shape, stride, pads, dilation, shown=None):
             f"{fn}: the kernel of w (shape {w_shown}) does not fit in x of shape {x_shown} "
             f"with padding {pads} and dilation {dilation}: {err}"
         ) from None
-    return _geometry((h, w), (kh, kw), stride, dilation, pads, out)
+    return _Geometry((h, w), (kh, kw), stride, dilation, pads, out)
 
 
 # ---------------------------------------------------------------------------
-# The machinery: im2col, col2im and the output grid
+# Work buffers
 # ---------------------------------------------------------------------------
 
-def _im2col(x, geo):
-    """Columns (N, C*kh*kw, H_out*Wg) of x (N, C, H, W), rows in the order (c, i, j).
+class _WorkBuffers:
+    """Memory for the big temporaries of a call, kept for the next call.
 
-    Column (r, q) of sample n holds the window of output pixel (r, q); the columns
-    q >= W_out of the wider grid are garbage.
+    Why: the C library gives the memory of a large freed array back to the system, and
+    every 4 KiB page of the next call's array is then zeroed by the kernel on its first
+    write (a page fault). On W4 in float32 that was ~2,000 faults per forward, a third of
+    its time. ``with _work.array(name, shape, dtype) as a:`` lends the buffer kept under
+    ``name`` for the duration of the block (uninitialised; grown if too small). Only arrays
+    that die with the block (nothing returned or cached is made from them) are made this
+    way, so a result never shares memory with another call. A buffer lent to one thread
+    is not lent to another (which gets a fresh one). One buffer per name is kept, none
+    above 64 MiB; :func:`release_work_buffers` frees them.
     """
-    n, c, h, w = x.shape
-    (kh, kw), (sh, sw), (dh, dw), (oh, _), (_, wg) = geo.kernel, geo.stride, geo.dilation, geo.out, geo.grid
+
+    KEEP_BYTES = 64 * 2**20
+
+    def __init__(self):
+        self._free = {}  # name -> a 1-D uint8 array that is not lent out
+        self._lock = threading.Lock()
+
+    @contextlib.contextmanager
+    def array(self, name, shape, dtype):
+        dtype = np.dtype(dtype)
+        nbytes = math.prod(shape) * dtype.itemsize
+        with self._lock:
+            buf = self._free.pop(name, None)
+        if buf is None or buf.size < nbytes:
+            buf = np.empty(nbytes, np.uint8)
+        try:
+            yield buf[:nbytes].view(dtype).reshape(shape)
+        finally:
+            if buf.size <= self.KEEP_BYTES:
+                with self._lock:
+                    self._free.setdefault(name, buf)
+
+    def clear(self):
+        with self._lock:
+            self._free.clear()
+
+
+_work = _WorkBuffers()
+
+
+def release_work_buffers():
+    """Free the memory that conv2d and conv_transpose2d keep for their temporaries."""
+    _work.clear()
+
+
+# ---------------------------------------------------------------------------
+# The machinery: batch-last copies, im2col, col2im
+# ---------------------------------------------------------------------------
+
+def _batch_last(a, out, top=0, left=0):
+    """Copy a (N, C, h, w) into out (C, H, W, N) at rows top.., columns left..; zeros around it."""
+    h, w = a.shape[2:]
+    if out.shape[1:3] != (h, w):  # zero the border
+        out[:, :top] = 0
+        out[:, top + h:] = 0
+        out[:, top:top + h, :left] = 0
+        out[:, top:top + h, left + w:] = 0
+    out[:, top:top + h, left:left + w] = a.transpose(1, 2, 3, 0)
+    return out
+
+
+def _nchw(a):
+    """A batch-last array (C, H, W, N) seen as (N, C, H, W): a view, nothing is copied."""
+    return a.transpose(3, 0, 1, 2)
+
+
+@contextlib.contextmanager
+def _padded(x, geo):
+    """x (N, C, H, W) zero-padded and batch-last: a work array (C, Hp, Wp, N)."""
     (top, _), (left, _) = geo.pads
-    # Rows of wg*sw pixels, so that a row of the grid is a row of the image, plus a spare
-    # zero row that keeps the garbage windows of the last output row inside the buffer.
-    buf = np.zeros((n, c, h + sum(geo.pads[0]) + 1, wg * sw), x.dtype)
-    buf[:, :, top:top + h, left:left + w] = x
-    s_n, s_c, s_h, s_w = buf.strides
-    # windows[n, c, i, j, r, q] = buf[n, c, r*sh + i*dh, q*sw + j*dw], built like
-    # np.lib.stride_tricks.as_strided(buf, shape, strides) but without its ~3 us overhead.
-    windows = np.ndarray((n, c, kh, kw, oh, wg), buf.dtype, buf, 0,
-                         (s_n, s_c, dh * s_h, dw * s_w, sh * s_h, sw * s_w))
-    return windows.reshape(n, c * kh * kw, oh * wg)  # the one big copy
+    with _work.array("padded", (x.shape[1], *geo.padded, x.shape[0]), x.dtype) as buf:
+        yield _batch_last(x, buf, top, left)
 
 
-def _col2im(g, w, geo):
-    """The input gradient of a convolution, given its output gradient: w^T g, then col2im.
+def _with_ones(cols, k, bias):
+    """cols (k [+ 1], L): if bias, its last row set to ones (what the bias multiplies)."""
+    if bias:
+        cols[k] = 1
+    return cols
 
-    g: (N, A, Hg*Wg), zero in the garbage columns; w: (A, C, kh, kw). For every kernel
-    tap (i, j), w[:, :, i, j].T @ g is added onto the pixels that tap reads (the adjoint
-    of :func:`_im2col`). Returns (N, C, H, W) with (H, W) = geo.in_size.
+
+def _im2col(x, geo, bias=False):
+    """Columns (C*kh*kw [+ 1], H_out*W_out*N) of x (N, C, H, W), rows in the order (c, i, j).
+
+    Column (r, q, n) holds the window of output pixel (r, q) of sample n. With ``bias``, a
+    last row of ones.
     """
-    n, channels = g.shape[0], w.shape[1]
-    (kh, kw), (sh, sw), (dh, dw), (hg, wg) = geo.kernel, geo.stride, geo.dilation, geo.grid
-    taps = w.transpose(2, 3, 1, 0).copy()  # taps[i, j] = w[:, :, i, j].T, (C, A)
-    size = n * channels * hg * wg
-    # Split the padded image into sh*sw phases, phase[a, b][n, c, r, q] = padded[n, c,
-    # r*sh + a, q*sw + b], each stored flat with a tail for the overhang. Kernel tap (i, j)
-    # adds to a single phase, shifted by (i*dh // sh, j*dw // sw) grid points: one
-    # contiguous slice-add per tap (the garbage columns add zeros).
-    tail = (kh - 1) * dh // sh * wg + (kw - 1) * dw // sw
-    phases = np.zeros((sh, sw, size + tail), g.dtype)
-    for i in range(kh):
-        di, a = divmod(i * dh, sh)
-        for j in range(kw):
-            dj, b = divmod(j * dw, sw)
-            start = di * wg + dj
-            target = phases[a, b, start:start + size].reshape(n, channels, hg * wg)
-            target += _matmul(taps[i, j], g)
-    phases = phases[:, :, :size].reshape(sh, sw, n, channels, hg, wg)
-    if sh == sw == 1:
-        padded = phases[0, 0]
-    else:  # interleave the phases
-        padded = np.empty((n, channels, hg * sh, wg * sw), g.dtype)
-        for a in range(sh):
-            for b in range(sw):
-                padded[:, :, a::sh, b::sw] = phases[a, b]
-    (top, _), (left, _) = geo.pads
-    height, width = geo.in_size
-    return padded[:, :, top:top + height, left:left + width]
+    n, c = x.shape[:2]
+    (kh, kw), (sh, sw), (dh, dw), (oh, ow) = geo.kernel, geo.stride, geo.dilation, geo.out
+    k = c * kh * kw
+    cols = np.empty((k + bias, oh * ow * n), x.dtype)
+    with _padded(x, geo) as buf:
+        s_c, s_h, s_w, s_n = buf.strides
+        # windows[c, i, j, r, q, n] = padded[c, r*sh + i*dh, q*sw + j*dw, n], built like
+        # np.lib.stride_tricks.as_strided(buf, shape, strides) but without its ~3 us overhead.
+        windows = np.ndarray((c, kh, kw, oh, ow, n), buf.dtype, buf, 0,
+                             (s_c, dh * s_h, dw * s_w, sh * s_h, sw * s_w, s_n))
+        cols[:k].reshape(windows.shape)[...] = windows  # the one big copy
+    return _with_ones(cols, k, bias)
 
 
-def _widen(a, geo):
-    """(N, C, h, w) -> (N, C, Hg*Wg): a in the top-left corner of the grid, zeros elsewhere."""
-    n, c, h, w = a.shape
-    hg, wg = geo.grid
-    wide = np.zeros((n, c, hg, wg), a.dtype)
-    wide[:, :, :h, :w] = a
-    return wide.reshape(n, c, hg * wg)
+def _im2col_rows(x, geo, bias=False):
+    """The columns of the row-shift forward: (C*kw [+ 1], Hp*W_out*N), rows in the order (c, j).
+
+    Column (h, q, n) of row (c, j) is padded[c, h, q*sw + j*dw, n]: for output pixel (r, q),
+    kernel row i reads column (r + i*dh, q, n). With ``bias``, a last row of ones.
+    """
+    n, c = x.shape[:2]
+    kw, sw, dw, hp, ow = geo.kernel[1], geo.stride[1], geo.dilation[1], geo.padded[0], geo.out[1]
+    cols = np.empty((c * kw + bias, hp * ow * n), x.dtype)
+    with _padded(x, geo) as buf:
+        s_c, s_h, s_w, s_n = buf.strides
+        windows = np.ndarray((c, kw, hp, ow, n), buf.dtype, buf, 0, (s_c, dw * s_w, s_h, sw * s_w, s_n))
+        cols[:c * kw].reshape(windows.shape)[...] = windows
+    return _with_ones(cols, c * kw, bias)
 
 
-def _narrow(a, geo):
-    """(N, C, H_out*Wg) -> (N, C, H_out, W_out): drop the garbage columns (a view)."""
-    n, c = a.shape[:2]
-    return a.reshape(n, c, geo.out[0], geo.grid[1])[..., :geo.out[1]]
+def _uses_row_shifts(w_shape, geo):
+    """Whether the forward goes by row shifts (:func:`_conv2d_rows`) rather than by im2col.
+
+    It needs stride 1 along the rows and a kernel of several rows. Its two big matrices
+    (columns of C_in*kw rows, their product of kh*C_out rows) are then no larger than
+    im2col's columns (C_in*kh*kw rows) when C_out <= C_in*kw: few output maps for many
+    input maps. (On the course's layers it is then 1.1-2x faster.)
+    """
+    c_out, c_in, kh, kw = w_shape
+    return geo.stride[0] == 1 and kh > 1 and c_out <= c_in * kw
 
 
 def _flat(w):
@@ -206,18 +269,128 @@ def _flat(w):
     return w.reshape(a, b * kh * kw)
 
 
-def _matmul(a, b):
+def _rows_weights(w):
+    """w (A, B, kh, kw) as (kh*A, B*kw): kernel row i in the rows [i*A, (i+1)*A), columns (b, j)."""
+    a, b, kh, kw = w.shape
+    return w.transpose(2, 0, 1, 3).reshape(kh * a, b * kw)
+
+
+def _with_bias(w_matrix, b):
+    """The weight matrix (A, K) with b as an extra last column (A, K + 1), which meets the ones row.
+
+    b fills the top len(b) rows of that column (all of them, or kernel row 0 of the stacked
+    row-shift weights), zeros the others.
+    """
+    if b is None:
+        return w_matrix
+    column = np.zeros((w_matrix.shape[0], 1), w_matrix.dtype)
+    column[:len(b), 0] = b
+    return np.concatenate([w_matrix, column], axis=1)
+
+
+def _matmul(a, b, out=None):
     """np.matmul, except for an inner dimension of 1, where NumPy+OpenBLAS is ~10x slow."""
-    return a * b if a.shape[-1] == 1 else np.matmul(a, b)
+    return np.multiply(a, b, out=out) if a.shape[-1] == 1 else np.matmul(a, b, out=out)
+
+
+def _times_transposed(a, b):
+    """a @ b.T for two wide matrices (A, L) and (B, L), as (b @ a.T).T: OpenBLAS does that faster."""
+    return (b @ a.T).T
 
 
 def _conv2d(x, w, b, geo):
-    """conv2d of checked arguments: the output (N, C_out, H_out, W_out) and the columns."""
-    cols = _im2col(x, geo)
-    y = _matmul(_flat(w), cols)  # (N, C_out, H_out*Wg)
-    if b is not None:
-        y += b[:, None]
-    return _narrow(y, geo), cols
+    """conv2d of checked arguments: the output (N, C_out, H_out, W_out) and what the backward needs.
+
+    The second result is (columns, rows_path), the columns of :func:`_im2col` or of
+    :func:`_im2col_rows`.
+    """
+    if _uses_row_shifts(w.shape, geo):
+        return _conv2d_rows(x, w, b, geo)
+    (n, c_out), (oh, ow) = (x.shape[0], w.shape[0]), geo.out
+    cols = _im2col(x, geo, bias=b is not None)
+    w_cols = _with_bias(_flat(w), b)
+    if x.dtype == np.float32 and c_out < 8:
+        # One product per output row: for so few rows of weights OpenBLAS's float32 product
+        # of all the columns at once is 2-3x slower (in float64 or from 8 maps on, it is not).
+        y = np.matmul(w_cols, cols.reshape(-1, oh, ow * n).transpose(1, 0, 2))  # (H_out, C_out, W_out*N)
+        return y.reshape(oh, c_out, ow, n).transpose(3, 1, 0, 2), (cols, False)
+    y = w_cols @ cols  # (C_out, H_out*W_out*N)
+    return _nchw(y.reshape(c_out, oh, ow, n)), (cols, False)
+
+
+def _conv2d_rows(x, w, b, geo):
+    """conv2d by row shifts (stride 1 along the rows): the output and its columns.
+
+    One matrix product applies each of the kh kernel rows at every padded row, z[i] =
+    w[:, :, i, :] @ columns; output row r then sums z[i] at padded row r + i*dh.
+    """
+    (n, c_out, kh), (oh, ow) = (x.shape[0], w.shape[0], w.shape[2]), geo.out
+    cols = _im2col_rows(x, geo, bias=b is not None)
+    w_rows = _with_bias(_rows_weights(w), b)  # (kh*C_out, C_in*kw [+ 1]); b with kernel row 0
+    step, span = geo.dilation[0] * ow * n, oh * ow * n  # one padded row of the columns is ow*n long
+    with _work.array("rows product", (kh, c_out, cols.shape[1]), x.dtype) as z:
+        _matmul(w_rows, cols, out=z.reshape(kh * c_out, cols.shape[1]))
+        y = z[0, :, :span] + z[1, :, step:step + span]
+        for i in range(2, kh):
+            y += z[i, :, i * step:i * step + span]
+    return _nchw(y.reshape(c_out, oh, ow, n)), (cols, True)
+
+
+def _col2im(g, w, geo, n):
+    """The input gradient of a convolution, given its output gradient: w^T g, then col2im.
+
+    g: (A, H_out*W_out*N), the output gradient, batch-last; w: (A, C, kh, kw). Every kernel
+    tap (i, j) adds w[:, :, i, j].T @ g onto the pixels it read (the adjoint of
+    :func:`_im2col`). Returns (N, C, H, W), with (H, W) = geo.in_size, an NCHW view.
+    """
+    channels, kh, kw = w.shape[1:]
+    (oh, ow), (sh, sw), (dh, dw) = geo.out, geo.stride, geo.dilation
+    padded = np.zeros((channels, *geo.padded, n), g.dtype)
+    taps = w.transpose(2, 3, 1, 0).reshape(kh * kw * channels, -1)  # rows (i, j, c)
+    with _work.array("taps @ g", (kh, kw, channels, oh, ow, n), g.dtype) as product:
+        _matmul(taps, g, out=product.reshape(kh * kw * channels, -1))  # every tap at once
+        for i in range(kh):
+            for j in range(kw):
+                rows = slice(i * dh, i * dh + (oh - 1) * sh + 1, sh)
+                cols = slice(j * dw, j * dw + (ow - 1) * sw + 1, sw)
+                padded[:, rows, cols] += product[i, j]
+    (top, _), (left, _) = geo.pads
+    height, width = geo.in_size
+    return _nchw(padded[:, top:top + height, left:left + width])
+
+
+@contextlib.contextmanager
+def _shifted_rows(g, geo, n):
+    """The output gradient g (A, H_out*W_out*N) once for every kernel row, at that row's
+    offset: a work array (kh*A, Hp*W_out*N) whose block i is g moved down i*dh rows, zeros
+    elsewhere (what kernel row i sent to each padded row).
+    """
+    a, kh, hp, (oh, ow), dh = g.shape[0], geo.kernel[0], geo.padded[0], geo.out, geo.dilation[0]
+    with _work.array("shifted grad", (kh, a, hp, ow * n), g.dtype) as shifted:
+        for i in range(kh):
+            shifted[i, :, :i * dh] = 0
+            shifted[i, :, i * dh:i * dh + oh] = g.reshape(a, oh, ow * n)
+            shifted[i, :, i * dh + oh:] = 0
+        yield shifted.reshape(kh * a, hp * ow * n)
+
+
+def _col2im_rows(shifted, w, geo, n):
+    """:func:`_col2im` for stride 1 along the rows, the adjoint of the row-shift forward.
+
+    shifted: (kh*A, Hp*W_out*N) from :func:`_shifted_rows`; w: (A, C, kh, kw). One matrix
+    product gives the gradient of the columns of :func:`_im2col_rows`; its row (c, j) is
+    then added onto channel c, j*dw pixels to the right.
+    """
+    channels, kw = w.shape[1], w.shape[3]
+    (hp, _), ow, sw, dw = geo.padded, geo.out[1], geo.stride[1], geo.dilation[1]
+    padded = np.zeros((channels, *geo.padded, n), shifted.dtype)
+    with _work.array("column grads", (channels, kw, hp, ow, n), shifted.dtype) as dcols:
+        _matmul(_rows_weights(w).T, shifted, out=dcols.reshape(channels * kw, -1))
+        for j in range(kw):
+            padded[:, :, j * dw:j * dw + (ow - 1) * sw + 1:sw] += dcols[:, j]
+    (top, _), (left, _) = geo.pads
+    height, width = geo.in_size
+    return _nchw(padded[:, top:top + height, left:left + width])
 
 
 # ---------------------------------------------------------------------------
@@ -333,8 +506,8 @@ def conv2d_forward(x, w, b=None, stride=1, padding=0, dilation=1):
     reference to ``w`` (do not change ``w`` in place before the backward pass).
     """
     x, w, b, geo = _conv2d_args(x, w, b, stride, padding, dilation)
-    y, cols = _conv2d(x, w, b, geo)
-    cache = {"op": "conv2d", "cols": cols, "w": w, "has_bias": b is not None,
+    y, (cols, rows_path) = _conv2d(x, w, b, geo)
+    cache = {"op": "conv2d", "cols": cols, "rows_path": rows_path, "w": w, "has_bias": b is not None,
              "geometry": geo, "out_shape": y.shape, "dtype": y.dtype}
     return y, cache
 
@@ -347,14 +520,24 @@ def conv2d_backward(grad_out, cache):
     b (C_out,); db is None when the forward pass had no bias.
     """
     grad_out = check_grad("conv2d", grad_out, cache)
-    w, cols, geo = cache["w"], cache["cols"], cache["geometry"]
-    g = _widen(grad_out, geo)  # (N, C_out, Hg*Wg), zero for the garbage columns
-    # dw = sum over the batch of g[n] @ cols[n].T (computed transposed, which OpenBLAS
-    # does faster), on the H_out rows of the grid that im2col produced.
-    rows = g[:, :, :cols.shape[2]]
-    dw = _matmul(cols, rows.transpose(0, 2, 1)).sum(axis=0).T.reshape(w.shape)
-    dx = _col2im(g, w, geo)
-    db = grad_out.sum(axis=(0, 2, 3)) if cache["has_bias"] else None
+    w, cols, rows_path, geo = cache["w"], cache["cols"], cache["rows_path"], cache["geometry"]
+    (n, c_out), (c_in, kh, kw), (oh, ow) = grad_out.shape[:2], w.shape[1:], geo.out
+    bias = cache["has_bias"]
+    with _work.array("grad", (c_out, oh, ow, n), grad_out.dtype) as g:
+        g = _batch_last(grad_out, g).reshape(c_out, oh * ow * n)
+        # dw = g @ cols.T, summed over the batch and the pixels; db comes with it, from the
+        # ones row of the columns.
+        if rows_path:
+            with _shifted_rows(g, geo, n) as shifted:
+                dwb = _times_transposed(shifted, cols)  # (kh*C_out, C_in*kw [+ 1])
+                dx = _col2im_rows(shifted, w, geo, n)
+            dw = dwb[:, :c_in * kw].reshape(kh, c_out, c_in, kw).transpose(1, 2, 0, 3)
+            db = dwb[:c_out, -1] if bias else None
+        else:
+            dwb = _times_transposed(g, cols)  # (C_out, C_in*kh*kw [+ 1])
+            dw = dwb[:, :c_in * kh * kw].reshape(w.shape)
+            db = dwb[:, -1] if bias else None
+            dx = _col2im(g, w, geo, n)
     return dx, dw, db
 
 
@@ -399,7 +582,7 @@ def _conv_transpose2d_args(x, w, b, stride, padding, output_padding, dilation):
         ) from None
     # The geometry of the direct convolution, which maps the output back to x's size.
     pads = ((padding[0], padding[0]), (padding[1], padding[1]))
-    geo = _geometry(out, w.shape[2:], stride, dilation, pads, x.shape[2:])
+    geo = _Geometry(out, w.shape[2:], stride, dilation, pads, x.shape[2:])
     return x, w, b, geo
 
 
@@ -410,11 +593,16 @@ def conv_transpose2d_forward(x, w, b=None, stride=1, padding=0, output_padding=0
     ``w`` and a col2im.
     """
     x, w, b, geo = _conv_transpose2d_args(x, w, b, stride, padding, output_padding, dilation)
-    x_wide = _widen(x, geo)  # (N, C_in, Hg*Wg)
-    y = _col2im(x_wide, w, geo)
+    n, c_in, h, w_in = x.shape
+    x_cols = _batch_last(x, np.empty((c_in, h, w_in, n), x.dtype)).reshape(c_in, h * w_in * n)
+    if geo.stride[0] == 1 and w.shape[2] > 1:
+        with _shifted_rows(x_cols, geo, n) as shifted:
+            y = _col2im_rows(shifted, w, geo, n)
+    else:
+        y = _col2im(x_cols, w, geo, n)
     if b is not None:
         y += b[:, None, None]
-    cache = {"op": "conv_transpose2d", "x_wide": x_wide, "w": w, "has_bias": b is not None,
+    cache = {"op": "conv_transpose2d", "x_cols": x_cols, "w": w, "has_bias": b is not None,
              "geometry": geo, "out_shape": y.shape, "dtype": y.dtype}
     return y, cache
 
@@ -427,11 +615,11 @@ def conv_transpose2d_backward(grad_out, cache):
     is the direct convolution of grad_out with w.
     """
     grad_out = check_grad("conv_transpose2d", grad_out, cache)
-    x_wide, w, geo = cache["x_wide"], cache["w"], cache["geometry"]
-    cols = _im2col(grad_out, geo)  # (N, C_out*kh*kw, H*Wg)
-    dx = _narrow(_matmul(_flat(w), cols), geo)
-    rows = x_wide[:, :, :cols.shape[2]]
-    dw = _matmul(cols, rows.transpose(0, 2, 1)).sum(axis=0).T.reshape(w.shape)
+    x_cols, w, geo = cache["x_cols"], cache["w"], cache["geometry"]
+    n, (h, w_in) = grad_out.shape[0], geo.out
+    cols = _im2col(grad_out, geo)  # (C_out*kh*kw, H*W*N)
+    dx = _nchw(_matmul(_flat(w), cols).reshape(w.shape[0], h, w_in, n))
+    dw = _times_transposed(x_cols, cols).reshape(w.shape)
     db = grad_out.sum(axis=(0, 2, 3)) if cache["has_bias"] else None
     return dx, dw, db
 
