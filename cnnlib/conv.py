@@ -142,33 +142,46 @@ class _WorkBuffers:
     that die with the block (nothing returned or cached is made from them) are made this
     way, so a result never shares memory with another call. A buffer lent to one thread
     is not lent to another (which gets a fresh one). One buffer per name is kept, none
-    above 64 MiB; :func:`release_work_buffers` frees them.
+    above 64 MiB; arrays under 1 MiB are simply allocated (the C library reuses those
+    without faults). :func:`release_work_buffers` frees the kept buffers.
     """
 
     KEEP_BYTES = 64 * 2**20
+    SMALL_BYTES = 2**20
 
     def __init__(self):
         self._free = {}  # name -> a 1-D uint8 array that is not lent out
         self._lock = threading.Lock()
 
-    @contextlib.contextmanager
     def array(self, name, shape, dtype):
-        dtype = np.dtype(dtype)
-        nbytes = math.prod(shape) * dtype.itemsize
-        with self._lock:
-            buf = self._free.pop(name, None)
-        if buf is None or buf.size < nbytes:
-            buf = np.empty(nbytes, np.uint8)
-        try:
-            yield buf[:nbytes].view(dtype).reshape(shape)
-        finally:
-            if buf.size <= self.KEEP_BYTES:
-                with self._lock:
-                    self._free.setdefault(name, buf)
+        return _Loan(self, name, shape, np.dtype(dtype))
 
     def clear(self):
         with self._lock:
             self._free.clear()
+
+
+class _Loan:
+    """One ``with _work.array(...)`` block: takes a buffer on entry, gives it back on exit."""
+
+    def __init__(self, pool, name, shape, dtype):
+        self.pool, self.name, self.shape, self.dtype, self.buf = pool, name, shape, dtype, None
+
+    def __enter__(self):
+        nbytes = math.prod(self.shape) * self.dtype.itemsize
+        if nbytes < self.pool.SMALL_BYTES:
+            return np.empty(self.shape, self.dtype)
+        with self.pool._lock:
+            buf = self.pool._free.pop(self.name, None)
+        if buf is None or buf.size < nbytes:
+            buf = np.empty(nbytes, np.uint8)
+        self.buf = buf
+        return buf[:nbytes].view(self.dtype).reshape(self.shape)
+
+    def __exit__(self, *exc_info):
+        if self.buf is not None and self.buf.size <= self.pool.KEEP_BYTES:
+            with self.pool._lock:
+                self.pool._free.setdefault(self.name, self.buf)
 
 
 _work = _WorkBuffers()
@@ -200,12 +213,9 @@ def _nchw(a):
     return a.transpose(3, 0, 1, 2)
 
 
-@contextlib.contextmanager
 def _padded(x, geo):
-    """x (N, C, H, W) zero-padded and batch-last: a work array (C, Hp, Wp, N)."""
-    (top, _), (left, _) = geo.pads
-    with _work.array("padded", (x.shape[1], *geo.padded, x.shape[0]), x.dtype) as buf:
-        yield _batch_last(x, buf, top, left)
+    """A work array for x zero-padded and batch-last, (C, Hp, Wp, N): use as ``with ... as buf:``."""
+    return _work.array("padded", (x.shape[1], *geo.padded, x.shape[0]), x.dtype)
 
 
 def _with_ones(cols, k, bias):
@@ -226,6 +236,7 @@ def _im2col(x, geo, bias=False):
     k = c * kh * kw
     cols = np.empty((k + bias, oh * ow * n), x.dtype)
     with _padded(x, geo) as buf:
+        _batch_last(x, buf, geo.pads[0][0], geo.pads[1][0])
         s_c, s_h, s_w, s_n = buf.strides
         # windows[c, i, j, r, q, n] = padded[c, r*sh + i*dh, q*sw + j*dw, n], built like
         # np.lib.stride_tricks.as_strided(buf, shape, strides) but without its ~3 us overhead.
@@ -245,6 +256,7 @@ def _im2col_rows(x, geo, bias=False):
     kw, sw, dw, hp, ow = geo.kernel[1], geo.stride[1], geo.dilation[1], geo.padded[0], geo.out[1]
     cols = np.empty((c * kw + bias, hp * ow * n), x.dtype)
     with _padded(x, geo) as buf:
+        _batch_last(x, buf, geo.pads[0][0], geo.pads[1][0])
         s_c, s_h, s_w, s_n = buf.strides
         windows = np.ndarray((c, kw, hp, ow, n), buf.dtype, buf, 0, (s_c, dw * s_w, s_h, sw * s_w, s_n))
         cols[:c * kw].reshape(windows.shape)[...] = windows
