@@ -245,16 +245,146 @@ def test_conv2d_equals_conv2d_forward_output():
     np.testing.assert_array_equal(conv2d(x, w, b, 2, 1), conv2d_forward(x, w, b, 2, 1)[0])
 
 
-def test_backward_reuses_the_cached_columns(monkeypatch):
+@pytest.mark.parametrize("c_out", [5, 12], ids=["row-shifts", "im2col"])
+def test_backward_reuses_the_cached_columns(monkeypatch, c_out):
     rng = np.random.default_rng(4)
-    x, w = rng.standard_normal((2, 3, 8, 8)), rng.standard_normal((5, 3, 3, 3))
+    x, w = rng.standard_normal((2, 3, 8, 8)), rng.standard_normal((c_out, 3, 3, 3))
     y, cache = conv2d_forward(x, w, padding=1)
+    assert cache["rows_path"] == (c_out <= 3 * 3)
 
-    def no_im2col(*args):
+    def no_im2col(*args, **kwargs):
         raise AssertionError("conv2d_backward recomputed the im2col columns")
 
     monkeypatch.setattr(cnnlib.conv, "_im2col", no_im2col)
+    monkeypatch.setattr(cnnlib.conv, "_im2col_rows", no_im2col)
     conv2d_backward(np.ones_like(y), cache)
+
+
+# The forward has two ways (im2col, row shifts) and im2col two matrix products (one for
+# the whole batch; one per output row for float32 with < 8 maps); the rules choose one by
+# the shapes. Here each is forced on every configuration that it can compute.
+PATH_CONFIGS = [c for c in _random_conv2d_configs(60, seed=99, max_size=9)
+                if _pair(c[6])[0] == 1 and c[5][0] > 1]  # stride 1 along the rows, kh > 1
+
+
+@pytest.mark.parametrize("rows_path", [False, True], ids=["im2col", "row-shifts"])
+@pytest.mark.parametrize("config", PATH_CONFIGS, ids=_conv_id)
+def test_both_forward_paths_agree_with_the_loop_and_each_other(monkeypatch, config, rows_path):
+    n, c_in, c_out, h, w, kernel, stride, padding, dilation, bias = config
+    rng = np.random.default_rng(abs(hash(_conv_id(config))) % 2**32)
+    x = rng.standard_normal((n, c_in, h, w))
+    wt = rng.standard_normal((c_out, c_in) + kernel)
+    b = rng.standard_normal(c_out) if bias else None
+    pads = cnnlib.conv.resolve_padding(padding, kernel, _pair(stride), _pair(dilation))
+    expected = conv2d_loops(x, wt, b, _pair(stride), pads, _pair(dilation))
+    y_auto, cache_auto = conv2d_forward(x, wt, b, stride, padding, dilation)
+    g = rng.standard_normal(y_auto.shape)
+    grads_auto = conv2d_backward(g, cache_auto)
+    monkeypatch.setattr(cnnlib.conv, "_uses_row_shifts", lambda *args: rows_path)
+    for dtype in (np.float64, np.float32):
+        cast = [None if a is None else a.astype(dtype) for a in (x, wt, b)]
+        y, cache = conv2d_forward(*cast, stride, padding, dilation)
+        assert cache["rows_path"] == rows_path and y.dtype == dtype
+        assert_close(y, expected, dtype)
+        for got, want in zip(conv2d_backward(g.astype(dtype), cache), grads_auto):
+            if want is None:
+                assert got is None
+            else:
+                assert got.dtype == dtype
+                assert_close(got, want, dtype)
+
+
+def test_path_configs_cover_dilations_and_column_strides():
+    kinds = {(_pair(dilation)[0] > 1, _pair(stride)[1] > 1)
+             for n, c_in, c_out, h, w, kernel, stride, padding, dilation, bias in PATH_CONFIGS}
+    assert len(kinds) == 4
+
+
+def test_the_torch_oracle_sees_both_forward_paths():
+    chosen = set()
+    for (n, c_in, c_out, h, w, kernel, stride, padding, dilation, bias), dtype in TORCH_CONV2D:
+        x, wt = np.zeros((n, c_in, h, w), dtype), np.zeros((c_out, c_in) + kernel, dtype)
+        chosen.add(conv2d_forward(x, wt, None, stride, padding, dilation)[1]["rows_path"])
+    assert chosen == {False, True}
+
+
+@pytest.mark.parametrize("c_out", [1, 7, 8, 13])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_im2col_products_for_few_and_many_output_maps(torch, monkeypatch, c_out, dtype):
+    """float32 with < 8 output maps uses one product per output row; the rest, one product."""
+    monkeypatch.setattr(cnnlib.conv, "_uses_row_shifts", lambda *args: False)
+    rng = np.random.default_rng(c_out)
+    x = rng.standard_normal((3, 2, 9, 7)).astype(dtype)
+    wt = rng.standard_normal((c_out, 2, 3, 2)).astype(dtype)
+    b = rng.standard_normal(c_out).astype(dtype)
+    for stride, padding in [(1, 1), ((2, 1), (0, 2))]:
+        out, cache = conv2d_forward(x, wt, b, stride, padding)
+        assert not cache["rows_path"]
+        g = rng.standard_normal(out.shape).astype(dtype)
+        tx, tw, tb = (_torch_tensor(torch, a, True) for a in (x, wt, b))
+        t_out = torch.nn.functional.conv2d(tx, tw, tb, stride, padding)
+        t_out.backward(_torch_tensor(torch, g))
+        assert_close(out, t_out.detach().numpy(), dtype)
+        for got, t in zip(conv2d_backward(g, cache), (tx, tw, tb)):
+            assert_close(got, t.grad.numpy(), dtype)
+
+
+# --------------------------------------------------------------------------- work buffers
+
+@pytest.fixture
+def every_buffer_reused(monkeypatch):
+    """Send every temporary, however small, through the work buffers."""
+    monkeypatch.setattr(cnnlib.conv._WorkBuffers, "SMALL_BYTES", 0)
+
+
+def test_results_of_one_call_survive_the_next_calls(every_buffer_reused):
+    """The reused work buffers never hold a result: outputs and caches stay as they were."""
+    rng = np.random.default_rng(8)
+    layers = [((4, 8, 20, 20), (6, 8, 3, 3), 1), ((4, 2, 20, 20), (12, 2, 3, 3), 1),
+              ((4, 8, 20, 20), (6, 8, 3, 3), 2)]
+    for x_shape, w_shape, stride in layers:
+        x, w, b = rng.standard_normal(x_shape), rng.standard_normal(w_shape), rng.standard_normal(w_shape[0])
+        y1, cache1 = conv2d_forward(x, w, b, stride, 1)
+        y1_copy = y1.copy()
+        g = rng.standard_normal(y1.shape)
+        grads1 = conv2d_backward(g, cache1)
+        grads1_copy = [a.copy() for a in grads1]
+        t1 = conv_transpose2d(y1, w, None, stride, 1)
+        t1_copy = t1.copy()
+        for _ in range(2):  # other calls of the same shapes, with other numbers
+            y2, cache2 = conv2d_forward(-2 * x, w + 1, b, stride, 1)
+            conv2d_backward(-g, cache2)
+            conv_transpose2d(y2, w + 1, None, stride, 1)
+        np.testing.assert_array_equal(y1, y1_copy)
+        np.testing.assert_array_equal(t1, t1_copy)
+        for a, c in zip(grads1, grads1_copy):
+            np.testing.assert_array_equal(a, c)
+        for a, c in zip(conv2d_backward(g, cache1), grads1_copy):  # the cache is intact too
+            np.testing.assert_array_equal(a, c)
+
+
+def test_calls_from_several_threads_do_not_mix_their_buffers(every_buffer_reused):
+    import concurrent.futures
+
+    rng = np.random.default_rng(9)
+    problems = [(rng.standard_normal((8, 8, 24, 24)), rng.standard_normal((6, 8, 3, 3))) for _ in range(6)]
+    expected = [conv2d_backward(np.ones((8, 6, 24, 24)), conv2d_forward(x, w, padding=1)[1])[0] for x, w in problems]
+
+    def run(i):
+        x, w = problems[i % len(problems)]
+        return i % len(problems), conv2d_backward(np.ones((8, 6, 24, 24)), conv2d_forward(x, w, padding=1)[1])[0]
+
+    with concurrent.futures.ThreadPoolExecutor(4) as pool:
+        for i, dx in pool.map(run, range(24)):
+            np.testing.assert_array_equal(dx, expected[i])
+
+
+def test_release_work_buffers(every_buffer_reused):
+    conv2d(np.ones((2, 8, 10, 10)), np.ones((4, 8, 3, 3)), padding=1)
+    assert cnnlib.conv._work._free  # the big padded input was kept ...
+    cnnlib.conv.release_work_buffers()
+    assert not cnnlib.conv._work._free  # ... and is let go
+    assert conv2d(np.ones((1, 1, 3, 3)), np.ones((1, 1, 3, 3)))[0, 0, 0, 0] == 9.0
 
 
 def test_non_contiguous_inputs():
