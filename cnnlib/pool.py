@@ -151,11 +151,15 @@ def max_pool2d_backward(grad_out, cache):
     gradients. ``grad_out`` (N, C, H_out, W_out) -> dx (N, C, H, W); it should be
     finite (a NaN or inf would reach every position of its window).
     """
-    remaining = check_grad("max_pool2d", grad_out, cache).copy()
+    grad_out = check_grad("max_pool2d", grad_out, cache)
     x, out, kernel, stride, padding = (cache[k] for k in ("x", "out", "kernel", "stride", "padding"))
+    # Work in the memory order of x and out (conv2d hands out batch-last views): NumPy is
+    # several times slower on operands whose axes are laid out differently.
+    remaining = np.empty_like(out)
+    remaining[...] = grad_out
     # NaN never equals the max, so a padded tap never takes the gradient.
     xp = _pad(x, padding, np.nan)
-    dxp = np.zeros(xp.shape, dtype=x.dtype)
+    dxp = np.zeros_like(xp)
     for rows, cols in _taps(kernel, stride, out.shape[2:]):
         # Multiplying by the mask is several times faster than np.where on a random mask.
         routed = remaining * (xp[:, :, rows, cols] == out)
