@@ -10,8 +10,11 @@ How the layers are computed. Inside, the 4-D arrays are stored **batch-last**, (
 the N samples of a pixel sit next to each other in memory. Then one matrix product covers
 the whole batch, and a kernel tap's view of a channel is made of long contiguous runs (a
 whole row of W*N numbers), which NumPy copies and adds several times faster than many short
-rows. Results are handed back as NCHW *views* of that memory (``y.transpose(3, 0, 1, 2)``);
-``np.ascontiguousarray(y)`` gives an NCHW copy when one is needed.
+rows. Results are handed back as NCHW *views* of that memory (``y.transpose(3, 0, 1, 2)``):
+``y[n, c, h, w]`` is what it should be, only ``y.strides`` tell. Element-wise NumPy code
+keeps that order (ReLU, pooling, the next convolution), but an element-wise operation on
+two arrays laid out differently (one batch-last, one NCHW) runs up to ~5x slower;
+``np.ascontiguousarray(y)`` makes an NCHW copy.
 
 * forward, **im2col**: the input is copied into a zero-padded buffer (C_in, Hp, Wp, N); a
   strided *view* of it with one axis per kernel tap, (C_in, kh, kw, H_out, W_out, N), copied
@@ -26,7 +29,8 @@ rows. Results are handed back as NCHW *views* of that memory (``y.transpose(3, 0
 * backward: ``dw = grad @ columns.T`` over the whole batch (db comes from the ones row); the
   input gradient is **col2im**: one product gives ``w[:, :, i, j].T @ grad`` for every
   kernel tap (i, j), and each is added onto the pixels that tap read (one strided slice-add
-  per tap). After a row-shift forward, the same in its order: one product, then kw slice-adds.
+  per tap). After a row-shift forward, its adjoint: the gradient placed once per kernel row
+  (shifted by that row), one product, then kw slice-adds.
 * the transposed convolution is that input gradient, used as a layer.
 """
 from __future__ import annotations
@@ -505,7 +509,7 @@ def conv2d(x, w, b=None, stride=1, padding=0, dilation=1):
     (dilation*(k - 1) on each side).
 
     Returns (N, C_out, H_out, W_out) with ``H_out = floor((H + 2p - d(kh - 1) - 1) / s) + 1``
-    (W_out likewise).
+    (W_out likewise): a new array, stored batch-last (see the module docstring).
     """
     x, w, b, geo = _conv2d_args(x, w, b, stride, padding, dilation)
     return _conv2d(x, w, b, geo)[0]
@@ -514,8 +518,9 @@ def conv2d(x, w, b=None, stride=1, padding=0, dilation=1):
 def conv2d_forward(x, w, b=None, stride=1, padding=0, dilation=1):
     """:func:`conv2d` that also returns the cache needed by :func:`conv2d_backward`.
 
-    Arguments and output as in :func:`conv2d`. The cache keeps the im2col columns and a
-    reference to ``w`` (do not change ``w`` in place before the backward pass).
+    Arguments and output as in :func:`conv2d`. The cache keeps the columns of the forward
+    (im2col's or the row shifts') and a reference to ``w`` (do not change ``w`` in place
+    before the backward pass).
     """
     x, w, b, geo = _conv2d_args(x, w, b, stride, padding, dilation)
     y, (cols, rows_path) = _conv2d(x, w, b, geo)
@@ -570,7 +575,8 @@ def conv_transpose2d(x, w, b=None, stride=1, padding=0, output_padding=0, dilati
     direct convolution maps to (H, W).
 
     Returns (N, C_out, H_out, W_out) with
-    ``H_out = (H - 1)s - 2p + d(kh - 1) + output_padding + 1`` (W_out likewise).
+    ``H_out = (H - 1)s - 2p + d(kh - 1) + output_padding + 1`` (W_out likewise), stored
+    batch-last like the results of :func:`conv2d`.
     """
     return conv_transpose2d_forward(x, w, b, stride, padding, output_padding, dilation)[0]
 
