@@ -138,16 +138,16 @@ def _conv_geometry(fn, x_shape, w_shape, stride, pads, dilation, shown=None):
 class _WorkBuffers:
     """Memory for the big temporaries of a call, kept for the next call.
 
-    Why: the C library gives the memory of a large freed array back to the system, and
-    every 4 KiB page of the next call's array is then zeroed by the kernel on its first
-    write (a page fault). On W4 in float32 that was ~2,000 faults per forward, a third of
-    its time. ``with _work.array(name, shape, dtype) as a:`` lends the buffer kept under
-    ``name`` for the duration of the block (uninitialised; grown if too small). Only arrays
-    that die with the block (nothing returned or cached is made from them) are made this
-    way, so a result never shares memory with another call. A buffer lent to one thread
-    is not lent to another (which gets a fresh one). One buffer per name is kept, none
-    above 64 MiB; arrays under 1 MiB are simply allocated (the C library reuses those
-    without faults). :func:`release_work_buffers` frees the kept buffers.
+    Why: the C library gives the memory of a large freed array back to the system, and every
+    4 KiB page of the next call's array is then zeroed by the kernel on its first write (a
+    page fault): ~2,000 faults per W4 float32 forward in a first version of this code,
+    depending on what had run before. ``with _work.array(name, shape, dtype) as a:`` lends
+    the buffer kept under ``name`` for the duration of the block (uninitialised; grown if
+    too small). Only arrays that die with the block (nothing returned or cached is made from
+    them) are made this way, so a result never shares memory with another call. A buffer
+    lent to one thread is not lent to another (which gets a fresh one). One buffer per name
+    is kept, none above 64 MiB; arrays under 1 MiB are simply allocated (the C library
+    reuses those without faults). :func:`release_work_buffers` frees the kept buffers.
     """
 
     KEEP_BYTES = 64 * 2**20
