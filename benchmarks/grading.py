@@ -77,6 +77,9 @@ def main(argv=None) -> int:
         records = grade(root, names, students, jobs=args.jobs, out=io.StringIO())
         wall = time.perf_counter() - start
         n = len(records)
+        wrong = [r for r in records if r["status"] != "graded" or r["score"] != r["max_score"]]
+        if wrong:
+            print(f"\n{len(wrong)} submissions were not graded in full: {wrong}")
         per_submission = wall / n
         projected = args.class_size * len(names) * per_submission
         print(f"\n{args.students} students × {len(names)} notebooks = {n} submissions with {args.jobs} "

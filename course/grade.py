@@ -339,6 +339,7 @@ def grade(root: Path, names: list[str] | None = None, students: list[str] | None
         notebooks[name] = sorted(p.stem for p in (root / "source" / name).glob("*.ipynb"))
     for sub in subs:
         prepare(root, sub, notebooks[sub.assignment])
+    _add_students(root, {s.student for s in subs})
     jobs = jobs or min(len(subs), os.cpu_count() or 1)
     records = []
     threads = max(1, (os.cpu_count() or 1) // jobs) if jobs > 1 else 0
@@ -365,6 +366,16 @@ def grade(root: Path, names: list[str] | None = None, students: list[str] | None
             records.append(record)
             print(_progress(done, len(subs), record), file=out, flush=True)
     return records
+
+
+def _add_students(root: Path, students: set[str]) -> None:
+    """Put the students in the gradebook before the workers start: nbgrader's
+    find-then-insert would race when two workers grade one student's notebooks."""
+    from nbgrader.api import Gradebook
+
+    with Gradebook(f"sqlite:///{root / 'gradebook.db'}") as gb:
+        for student in sorted(students):
+            gb.update_or_create_student(student)
 
 
 def _up_to_date(root: Path, sub: Submission) -> bool:

@@ -195,3 +195,19 @@ def test_untouched_student_version_fails_every_test(graded):
     root, rows, log, blank = graded
     scores = cell_scores(root, ASSIGNMENT, "bad_empty_file")
     assert set(scores) == set(check_cells(blank)) and all(s == 0 for s, _ in scores.values()), scores
+
+
+def test_parallel_workers_grade_one_students_notebooks_at_once(tmp_path):
+    """Two workers grading two notebooks of the same students: every grade stored, none failed
+    (nbgrader creates a student with a find-then-insert that two processes would race on)."""
+    root = _course(tmp_path)
+    names = assignments()[:2]
+    for name in names[1:]:
+        for folder in (f"source/{name}", f"notebooks/{name}"):
+            shutil.copytree(ROOT / folder, root / folder)
+    for name in names:
+        solved = notebooks(root, name)[1]
+        for student in ("ada", "ben", "cai"):
+            write_submission(root, student, name, solved)
+    records, log = _grade(root)
+    assert len(records) == 6 and all(r["status"] == GRADED and r["score"] == r["max_score"] for r in records), log
