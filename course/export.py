@@ -41,7 +41,7 @@ def grade_rows(gradebook: Gradebook, root: Path, assignments=(), students=()) ->
             else:
                 penalty = sub.late_submission_penalty or 0.0
                 record = read_status(root, student.id, assignment.name) or {}
-                status = record.get("status") or (MANUAL if sub.needs_manual_grade else GRADED)
+                status = record.get("status", GRADED)
                 if status == GRADED and sub.needs_manual_grade:
                     status = MANUAL
                 row.update(timestamp=sub.timestamp or "", raw_score=sub.score, late_submission_penalty=penalty,

@@ -40,6 +40,7 @@ from nbformat.v4 import new_markdown_cell
 
 from . import ROOT
 from .build import assignments
+from .grading import grade_id
 
 STAGE = "build/grading/submitted"
 RELEASE = "build/release"
@@ -62,6 +63,7 @@ class Submission:
     assignment: str
     notes: list[str] = field(default_factory=list)
     failed: bool = False  # the notebook could not be read: the blank version is graded instead
+    fingerprint: str = ""  # of the submitted files, when the run found them
 
     def folder(self, root: Path, step: str = "submitted") -> Path:
         return root / step / self.student / self.assignment
@@ -140,8 +142,7 @@ def fingerprint(folder: Path) -> str:
 
 
 def _grade_ids(nb) -> list[str]:
-    return [c.metadata["nbgrader"]["grade_id"] for c in nb.cells
-            if c.metadata.get("nbgrader", {}).get("grade_id")]
+    return [gid for c in nb.cells if (gid := grade_id(c))]
 
 
 def _read(path: Path):
@@ -162,8 +163,7 @@ def _read(path: Path):
 def _check_cells(nb, blank, notes: list[str]) -> None:
     """Notes on test cells deleted, edited or duplicated, and on cells run out of order."""
     mine = _grade_ids(nb)
-    sources = {c.metadata["nbgrader"]["grade_id"]: c.source for c in nb.cells
-               if c.metadata.get("nbgrader", {}).get("grade_id")}
+    sources = {gid: c.source for c in nb.cells if (gid := grade_id(c))}
     for cell in blank.cells:
         info = cell.metadata.get("nbgrader", {})
         gid = info.get("grade_id")
@@ -319,8 +319,10 @@ def grade(root: Path, names: list[str] | None = None, students: list[str] | None
     unknown = sorted({f.name for f in (root / "submitted").glob("*/*/")} - set(known))
     for name in unknown:
         print(f"skipping submitted/*/{name}/: there is no source/{name}/", file=out)
-    subs = [s for s in find_submissions(root, names, students or [])
-            if force or not _up_to_date(root, s)]
+    subs = find_submissions(root, names, students or [])
+    for sub in subs:
+        sub.fingerprint = fingerprint(sub.folder(root))
+    subs = [s for s in subs if force or not _up_to_date(root, s)]
     todo = sorted({s.assignment for s in subs})
     print(f"{len(subs)} submission(s) to grade" + (f" in {', '.join(todo)}" if todo else ""), file=out, flush=True)
     if not subs:
@@ -361,7 +363,7 @@ def grade(root: Path, names: list[str] | None = None, students: list[str] | None
             if result.get("feedback_error"):
                 sub.notes.append("no feedback could be made: " + result["feedback_error"])
             record = outcome(root, sub, notebooks[sub.assignment])
-            record.update(fingerprint=fingerprint(sub.folder(root)), seconds=round(result["seconds"], 2))
+            record.update(fingerprint=sub.fingerprint, seconds=round(result["seconds"], 2))
             write_status(root, sub, record)
             records.append(record)
             print(_progress(done, len(subs), record), file=out, flush=True)
@@ -380,7 +382,7 @@ def _add_students(root: Path, students: set[str]) -> None:
 
 def _up_to_date(root: Path, sub: Submission) -> bool:
     record = read_status(root, sub.student, sub.assignment)
-    return record is not None and record.get("fingerprint") == fingerprint(sub.folder(root))
+    return record is not None and record.get("fingerprint") == sub.fingerprint
 
 
 def _score(record) -> str:
