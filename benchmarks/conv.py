@@ -5,8 +5,9 @@
 
 What is timed (every layer with a bias; inputs and gradients standard normal):
 
-* conv2d forward (``conv2d_forward``) and forward+backward (``conv2d_forward`` then
-  ``conv2d_backward`` with a random gradient) on the course's workloads W1-W5, against
+* conv2d forward (``conv2d``, which keeps nothing for a backward pass, like PyTorch under
+  ``no_grad``) and forward+backward (``conv2d_forward`` then ``conv2d_backward`` with a
+  random gradient) on the course's workloads W1-W5, against
   ``torch.nn.functional.conv2d`` (forward under ``torch.no_grad``; forward+backward through
   ``torch.autograd.grad`` w.r.t. x, w and b). The forward is also timed against SciPy
   (``scipy.signal.correlate2d`` per (sample, output map, input map), summed; skipped where
@@ -33,8 +34,10 @@ The "others" column is the CPU time other processes took while a row was timed (
 /proc/stat, minus this process's own): a row with others > 0.2 CPUs is timed again, up to
 three times, and the quietest attempt is kept.
 
-The peak extra memory of conv2d forward (and forward+backward) on W4 is measured with
-``tracemalloc``, which sees NumPy's allocations, and given as a multiple of ``x.nbytes``.
+The peak extra memory of conv2d (no cache), conv2d_forward (with its cache) and
+forward+backward on W4 is measured with ``tracemalloc``, which sees NumPy's allocations,
+after ``release_work_buffers()`` (so the reused work buffers count), and given as a multiple
+of ``x.nbytes``.
 """
 from __future__ import annotations
 
@@ -189,7 +192,7 @@ def conv_case(op, wl, dtype, rng, torch):
             return (y, *cnnlib.conv2d_backward(g, cache))
     else:
         def cnn():
-            return cnnlib.conv2d_forward(x, w, b, **wl.args)[0]
+            return cnnlib.conv2d(x, w, b, **wl.args)
 
     case = Case(op, wl, dtype, {"cnnlib": cnn})
     if torch is not None:
@@ -334,14 +337,19 @@ def median_ratio(num, den):
     return statistics.median(a / b for a, b in zip(num, den))
 
 
-def peak_memory(wl, dtype, backward):
-    """Peak bytes NumPy allocates during conv2d forward (+ backward), divided by x.nbytes."""
+def peak_memory(wl, dtype, passes):
+    """Peak bytes NumPy allocates during one pass ("conv2d", "conv2d_forward" or
+    "forward+backward"), work buffers included, divided by x.nbytes; and the output's."""
     x, w, b = _arrays(np.random.default_rng(0), dtype, wl.x, (wl.c_out, wl.x[1], wl.k, wl.k), (wl.c_out,))
     (g,) = _arrays(np.random.default_rng(1), dtype, cnnlib.conv2d(x, w, b, **wl.args).shape)
+    cnnlib.conv.release_work_buffers()
     tracemalloc.start()
     base = tracemalloc.get_traced_memory()[0]
-    y, cache = cnnlib.conv2d_forward(x, w, b, **wl.args)
-    if backward:
+    if passes == "conv2d":
+        y = cnnlib.conv2d(x, w, b, **wl.args)
+    else:
+        y, cache = cnnlib.conv2d_forward(x, w, b, **wl.args)
+    if passes == "forward+backward":
         grads = cnnlib.conv2d_backward(g, cache)  # noqa: F841 (kept alive, as in training)
     peak = tracemalloc.get_traced_memory()[1] - base
     tracemalloc.stop()
@@ -526,9 +534,9 @@ def main(argv=None):
     w4 = next(wl for wl in CONV if wl.name == "W4")
     if w4.selected(args.only):
         rows = []
-        for label, backward in (("forward", False), ("forward+backward", True)):
-            peak, out = peak_memory(w4, args.dtype[0], backward)
-            rows.append([label, args.dtype[0], f"{peak:.1f}×", f"{out:.1f}×"])
+        for passes in ("conv2d", "conv2d_forward", "forward+backward"):
+            peak, out = peak_memory(w4, args.dtype[0], passes)
+            rows.append([passes, args.dtype[0], f"{peak:.1f}×", f"{out:.1f}×"])
         print_table("conv2d peak extra memory on W4 (tracemalloc), in multiples of x.nbytes",
                     ["pass", "dtype", "peak / x.nbytes", "output / x.nbytes"], rows)
     missed = [label for label, met in verdicts if not met]

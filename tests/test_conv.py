@@ -242,7 +242,29 @@ def test_conv_transpose2d_is_the_input_gradient_of_conv2d():
 def test_conv2d_equals_conv2d_forward_output():
     rng = np.random.default_rng(3)
     x, w, b = rng.standard_normal((2, 3, 8, 8)), rng.standard_normal((5, 3, 3, 3)), rng.standard_normal(5)
-    np.testing.assert_array_equal(conv2d(x, w, b, 2, 1), conv2d_forward(x, w, b, 2, 1)[0])
+    assert_close(conv2d(x, w, b, 2, 1), conv2d_forward(x, w, b, 2, 1)[0])
+
+
+@pytest.mark.parametrize("block_rows", [1, 2, 3])
+@pytest.mark.parametrize("config", LOOP_CONFIGS[:12], ids=_conv_id)
+def test_conv2d_in_blocks_of_output_rows(monkeypatch, config, block_rows):
+    """conv2d (no cache) computes a few output rows at a time; the last block may be short."""
+    n, c_in, c_out, h, w, kernel, stride, padding, dilation, bias = config
+    rng = np.random.default_rng(6)
+    x = rng.standard_normal((n, c_in, h, w))
+    wt = rng.standard_normal((c_out, c_in) + kernel)
+    b = rng.standard_normal(c_out) if bias else None
+    pads = cnnlib.conv.resolve_padding(padding, kernel, _pair(stride), _pair(dilation))
+    expected = conv2d_loops(x, wt, b, _pair(stride), pads, _pair(dilation))
+    h_out, w_out = expected.shape[2:]
+    row_bytes = (c_in * kernel[0] * kernel[1] + bool(bias)) * w_out * n
+    monkeypatch.setattr(cnnlib.conv, "_BLOCK_MAPS", c_out + 1)  # blocks of _BLOCK_BYTES
+    for dtype in (np.float64, np.float32):
+        monkeypatch.setattr(cnnlib.conv, "_BLOCK_BYTES", block_rows * row_bytes * np.dtype(dtype).itemsize)
+        cast = [None if a is None else a.astype(dtype) for a in (x, wt, b)]
+        y = conv2d(*cast, stride, padding, dilation)
+        assert y.dtype == dtype
+        assert_close(y, expected, dtype)
 
 
 @pytest.mark.parametrize("c_out", [5, 12], ids=["row-shifts", "im2col"])
@@ -443,6 +465,7 @@ def test_conv2d_forward_and_backward_match_torch(torch, config, dtype):
 
     assert out.dtype == dx.dtype == dw.dtype == dtype
     assert_close(out, t_out.detach().numpy(), dtype)
+    assert_close(conv2d(x, wt, b, stride, padding, dilation), t_out.detach().numpy(), dtype)
     assert_close(dx, tx.grad.numpy(), dtype)
     assert_close(dw, tw.grad.numpy(), dtype)
     if bias:
