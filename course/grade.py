@@ -40,7 +40,7 @@ from nbformat.v4 import new_markdown_cell
 
 from . import ROOT
 from .build import assignments
-from .grading import grade_id
+from .grading import BLAS_THREAD_VARIABLES, grade_id
 
 STAGE = "build/grading/submitted"
 RELEASE = "build/release"
@@ -108,8 +108,7 @@ def _init_worker(config, threads: int = 0) -> None:
     global _API
     _quiet()
     if threads:  # the kernels inherit it: parallel kernels do not fight over the cores
-        for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
-            os.environ[var] = str(threads)
+        os.environ.update(dict.fromkeys(BLAS_THREAD_VARIABLES, str(threads)))
     sys.path.insert(0, config.CourseDirectory.root)
     _API = make_api(config)
 

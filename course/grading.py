@@ -37,13 +37,20 @@ def replace_answer(nb, cell_id: str, source: str):
     return nb
 
 
-def nbgrader(root: Path, *args: str) -> subprocess.CompletedProcess:
+BLAS_THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+
+
+def nbgrader(root: Path, *args: str, threads: int = 0) -> subprocess.CompletedProcess:
     """Run an nbgrader sub-command on the course directory ``root``.
 
     The interpreter's bin folder goes first on PATH: nbgrader starts ``alembic`` from
-    there to create the gradebook.
+    there to create the gradebook. ``threads``: if given, the BLAS threads of the kernels
+    (one when several runs share the cores: spinning BLAS threads of parallel kernels
+    otherwise slow each other down several times).
     """
     env = dict(os.environ, PATH=os.pathsep.join([str(Path(sys.executable).parent), os.environ["PATH"]]))
+    if threads:
+        env.update(dict.fromkeys(BLAS_THREAD_VARIABLES, str(threads)))
     return subprocess.run([sys.executable, "-m", "nbgrader", *args, f"--CourseDirectory.root={root}"],
                           cwd=root, capture_output=True, text=True, env=env)
 

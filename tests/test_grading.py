@@ -45,7 +45,7 @@ def _grade(assignment, root, students):
             folder = root / "submitted" / student / assignment
             folder.mkdir(parents=True)
             nbformat.write(nb, folder / f"{assignment}.ipynb")
-    return nbgrader(root, "autograde", assignment, "--force")
+    return nbgrader(root, "autograde", assignment, "--force", threads=1)  # two runs share the cores
 
 
 class Graded:
