@@ -373,12 +373,16 @@ def test_results_of_one_call_survive_the_next_calls(every_buffer_reused):
         grads1_copy = [a.copy() for a in grads1]
         t1 = conv_transpose2d(y1, w, None, stride, 1)
         t1_copy = t1.copy()
+        z1 = conv2d(x, w, b, stride, 1)
+        z1_copy = z1.copy()
         for _ in range(2):  # other calls of the same shapes, with other numbers
             y2, cache2 = conv2d_forward(-2 * x, w + 1, b, stride, 1)
             conv2d_backward(-g, cache2)
             conv_transpose2d(y2, w + 1, None, stride, 1)
+            conv2d(-2 * x, w + 1, b, stride, 1)
         np.testing.assert_array_equal(y1, y1_copy)
         np.testing.assert_array_equal(t1, t1_copy)
+        np.testing.assert_array_equal(z1, z1_copy)
         for a, c in zip(grads1, grads1_copy):
             np.testing.assert_array_equal(a, c)
         for a, c in zip(conv2d_backward(g, cache1), grads1_copy):  # the cache is intact too
@@ -399,6 +403,23 @@ def test_calls_from_several_threads_do_not_mix_their_buffers(every_buffer_reused
     with concurrent.futures.ThreadPoolExecutor(4) as pool:
         for i, dx in pool.map(run, range(24)):
             np.testing.assert_array_equal(dx, expected[i])
+
+
+def test_conv2d_from_several_threads(every_buffer_reused, monkeypatch):
+    import concurrent.futures
+
+    monkeypatch.setattr(cnnlib.conv, "_BLOCK_BYTES", 4096)  # several blocks per call
+    rng = np.random.default_rng(10)
+    problems = [(rng.standard_normal((8, 4, 24, 24)), rng.standard_normal((6, 4, 3, 3))) for _ in range(6)]
+    expected = [conv2d(x, w, padding=1) for x, w in problems]
+
+    def run(i):
+        x, w = problems[i % len(problems)]
+        return i % len(problems), conv2d(x, w, padding=1)
+
+    with concurrent.futures.ThreadPoolExecutor(4) as pool:
+        for i, y in pool.map(run, range(24)):
+            np.testing.assert_array_equal(y, expected[i])
 
 
 def test_release_work_buffers(every_buffer_reused):
