@@ -221,9 +221,16 @@ def _nchw(a):
     return a.transpose(3, 0, 1, 2)
 
 
-def _padded(x, geo):
-    """A work array for x zero-padded and batch-last, (C, Hp, Wp, N): use as ``with ... as buf:``."""
-    return _work.array("padded", (x.shape[1], *geo.padded, x.shape[0]), x.dtype)
+class _Padded(_Loan):
+    """``with _Padded(x, geo) as padded:`` x (N, C, H, W) zero-padded and batch-last,
+    (C, Hp, Wp, N), in a work array. (A class, not a generator: it is on every call's path.)"""
+
+    def __init__(self, x, geo):
+        super().__init__(_work, "padded", (x.shape[1], *geo.padded, x.shape[0]), x.dtype)
+        self.x, self.top, self.left = x, geo.pads[0][0], geo.pads[1][0]
+
+    def __enter__(self):
+        return _batch_last(self.x, super().__enter__(), self.top, self.left)
 
 
 def _with_ones(cols, k, bias):
@@ -258,8 +265,7 @@ def _im2col(x, geo, bias=False):
     (kh, kw), (oh, ow) = geo.kernel, geo.out
     k = c * kh * kw
     cols = np.empty((k + bias, oh * ow * n), x.dtype)
-    with _padded(x, geo) as buf:
-        _batch_last(x, buf, geo.pads[0][0], geo.pads[1][0])
+    with _Padded(x, geo) as buf:
         windows = _windows(buf, geo)
         cols[:k].reshape(windows.shape)[...] = windows  # the one big copy
     return _with_ones(cols, k, bias)
@@ -274,8 +280,7 @@ def _im2col_rows(x, geo, bias=False):
     n, c = x.shape[:2]
     kw, sw, dw, hp, ow = geo.kernel[1], geo.stride[1], geo.dilation[1], geo.padded[0], geo.out[1]
     cols = np.empty((c * kw + bias, hp * ow * n), x.dtype)
-    with _padded(x, geo) as buf:
-        _batch_last(x, buf, geo.pads[0][0], geo.pads[1][0])
+    with _Padded(x, geo) as buf:
         s_c, s_h, s_w, s_n = buf.strides
         windows = np.ndarray((c, kw, hp, ow, n), buf.dtype, buf, 0, (s_c, dw * s_w, s_h, sw * s_w, s_n))
         cols[:c * kw].reshape(windows.shape)[...] = windows
@@ -393,12 +398,11 @@ def _conv2d_blocked(x, w, b, geo):
     rows = max(1, min(oh, block // row_bytes))
     w_cols = _with_bias(_flat(w), b)
     y = np.empty((c_out, oh * ow * n), x.dtype)
-    with _padded(x, geo) as padded, _work.array("block", ((k + bias) * rows * ow * n,), x.dtype) as buf:
-        _batch_last(x, padded, geo.pads[0][0], geo.pads[1][0])
+    with _Padded(x, geo) as padded, _work.array("block", ((k + bias) * rows * ow * n,), x.dtype) as buf:
         for start in range(0, oh, rows):
             stop = min(start + rows, oh)
             windows = _windows(padded, geo, start, stop)
-            cols = buf[:(k + bias) * windows[0, 0, 0].size].reshape(k + bias, -1)
+            cols = buf[:(k + bias) * (stop - start) * ow * n].reshape(k + bias, -1)
             cols[:k].reshape(windows.shape)[...] = windows
             _matmul(w_cols, _with_ones(cols, k, bias), out=y[:, start * ow * n:stop * ow * n])
     return _nchw(y.reshape(c_out, oh, ow, n))
