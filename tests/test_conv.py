@@ -189,15 +189,20 @@ def _conv_id(config):
 LOOP_CONFIGS = _random_conv2d_configs(30, seed=11)
 
 
-@pytest.mark.parametrize("config", LOOP_CONFIGS, ids=_conv_id)
-def test_conv2d_matches_loop_reference(config):
+def _loop_case(config, rng):
+    """Random x, w, b (None without bias) for a configuration, and the loop reference's output."""
     n, c_in, c_out, h, w, kernel, stride, padding, dilation, bias = config
-    rng = np.random.default_rng(5)
     x = rng.standard_normal((n, c_in, h, w))
     wt = rng.standard_normal((c_out, c_in) + kernel)
     b = rng.standard_normal(c_out) if bias else None
     pads = cnnlib.conv.resolve_padding(padding, kernel, _pair(stride), _pair(dilation))
-    expected = conv2d_loops(x, wt, b, _pair(stride), pads, _pair(dilation))
+    return x, wt, b, conv2d_loops(x, wt, b, _pair(stride), pads, _pair(dilation))
+
+
+@pytest.mark.parametrize("config", LOOP_CONFIGS, ids=_conv_id)
+def test_conv2d_matches_loop_reference(config):
+    stride, padding, dilation = config[6:9]
+    x, wt, b, expected = _loop_case(config, np.random.default_rng(5))
     assert_close(conv2d(x, wt, b, stride, padding, dilation), expected)
 
 
@@ -250,13 +255,8 @@ def test_conv2d_equals_conv2d_forward_output():
 def test_conv2d_in_blocks_of_output_rows(monkeypatch, config, block_rows):
     """conv2d (no cache) computes a few output rows at a time; the last block may be short."""
     n, c_in, c_out, h, w, kernel, stride, padding, dilation, bias = config
-    rng = np.random.default_rng(6)
-    x = rng.standard_normal((n, c_in, h, w))
-    wt = rng.standard_normal((c_out, c_in) + kernel)
-    b = rng.standard_normal(c_out) if bias else None
-    pads = cnnlib.conv.resolve_padding(padding, kernel, _pair(stride), _pair(dilation))
-    expected = conv2d_loops(x, wt, b, _pair(stride), pads, _pair(dilation))
-    h_out, w_out = expected.shape[2:]
+    x, wt, b, expected = _loop_case(config, np.random.default_rng(6))
+    w_out = expected.shape[3]
     row_bytes = (c_in * kernel[0] * kernel[1] + bool(bias)) * w_out * n
     monkeypatch.setattr(cnnlib.conv, "_BLOCK_MAPS", c_out + 1)  # blocks of _BLOCK_BYTES
     for dtype in (np.float64, np.float32):
@@ -292,13 +292,9 @@ PATH_CONFIGS = [c for c in _random_conv2d_configs(60, seed=99, max_size=9)
 @pytest.mark.parametrize("rows_path", [False, True], ids=["im2col", "row-shifts"])
 @pytest.mark.parametrize("config", PATH_CONFIGS, ids=_conv_id)
 def test_both_forward_paths_agree_with_the_loop_and_each_other(monkeypatch, config, rows_path):
-    n, c_in, c_out, h, w, kernel, stride, padding, dilation, bias = config
+    stride, padding, dilation = config[6:9]
     rng = np.random.default_rng(abs(hash(_conv_id(config))) % 2**32)
-    x = rng.standard_normal((n, c_in, h, w))
-    wt = rng.standard_normal((c_out, c_in) + kernel)
-    b = rng.standard_normal(c_out) if bias else None
-    pads = cnnlib.conv.resolve_padding(padding, kernel, _pair(stride), _pair(dilation))
-    expected = conv2d_loops(x, wt, b, _pair(stride), pads, _pair(dilation))
+    x, wt, b, expected = _loop_case(config, rng)
     y_auto, cache_auto = conv2d_forward(x, wt, b, stride, padding, dilation)
     g = rng.standard_normal(y_auto.shape)
     grads_auto = conv2d_backward(g, cache_auto)
