@@ -227,7 +227,9 @@ def test_conv2d_returns_the_documented_shape_or_raises_value_error(args):
     size = tuple(conv_output_size(x.shape[2 + i], w.shape[2 + i], s[i], p if isinstance(p, str) else p[i], d[i])
                  for i in range(2))
     assert out.shape == (x.shape[0], w.shape[0]) + size
-    # ... and so do the gradients.
+    # ... conv2d, which keeps nothing and goes its own way, gives the same ...
+    np.testing.assert_array_equal(conv2d(x, w, b, stride, padding, dilation), out)
+    # ... and the gradients have the shapes of what they differentiate.
     dx, dw, db = conv2d_backward(np.ones(out.shape), cache)
     assert dx.shape == x.shape and dw.shape == w.shape
     assert (db is None) == (b is None)
@@ -244,6 +246,7 @@ def test_conv_transpose2d_returns_the_documented_shape_or_raises_value_error(arg
     s, p, a, d = _pair(stride), _pair(padding), _pair(output_padding), _pair(dilation)
     size = tuple((x.shape[2 + i] - 1) * s[i] - 2 * p[i] + d[i] * (w.shape[2 + i] - 1) + a[i] + 1 for i in range(2))
     assert out.shape == (x.shape[0], w.shape[1]) + size
+    np.testing.assert_array_equal(conv_transpose2d(x, w, b, stride, padding, output_padding, dilation), out)
     dx, dw, db = conv_transpose2d_backward(np.ones(out.shape), cache)
     assert dx.shape == x.shape and dw.shape == w.shape
 
