@@ -517,6 +517,36 @@ def _transpose_id(config):
             f"-op{output_padding}-d{dilation}-{'bias' if bias else 'nobias'}").replace(" ", "")
 
 
+def _transpose_loop(x, w, b, stride, padding, output_padding, dilation):
+    """conv_transpose2d by its definition: every input pixel scatters w times itself."""
+    (sh, sw), (ph, pw), (ah, aw), (dh, dw) = (_pair(v) for v in (stride, padding, output_padding, dilation))
+    n, c_in, h, wd = x.shape
+    kh, kw = w.shape[2:]
+    out = np.zeros((n, w.shape[1], (h - 1) * sh + dh * (kh - 1) + ah + 1, (wd - 1) * sw + dw * (kw - 1) + aw + 1))
+    for a in range(h):
+        for c in range(wd):
+            for i in range(kh):
+                for j in range(kw):
+                    out[:, :, a * sh + i * dh, c * sw + j * dw] += x[:, :, a, c] @ w[:, :, i, j]
+    out = out[:, :, ph:out.shape[2] - ph, pw:out.shape[3] - pw]
+    return out if b is None else out + b[:, None, None]
+
+
+@pytest.mark.parametrize("config", _random_transpose_configs(40, seed=11), ids=_transpose_id)
+def test_conv_transpose2d_matches_its_definition(config):
+    """Without PyTorch too: strides above 1 (phases with and without taps), output padding."""
+    n, c_in, c_out, h, w, kernel, stride, padding, output_padding, dilation, bias = config
+    rng = np.random.default_rng(abs(hash(_transpose_id(config))) % 2**32)
+    x, wt = rng.standard_normal((n, c_in, h, w)), rng.standard_normal((c_in, c_out) + kernel)
+    b = rng.standard_normal(c_out) if bias else None
+    expected = _transpose_loop(x, wt, b, stride, padding, output_padding, dilation)
+    assert_close(conv_transpose2d(x, wt, b, stride, padding, output_padding, dilation), expected)
+    y = conv_transpose2d(x.astype(np.float32), wt.astype(np.float32), b if b is None else b.astype(np.float32),
+                         stride, padding, output_padding, dilation)
+    assert y.dtype == np.float32
+    assert_close(y, expected, np.float32)
+
+
 TORCH_TRANSPOSE = [(c, _dtype_for(i)) for i, c in enumerate(_random_transpose_configs(50, seed=7))]
 
 
