@@ -221,6 +221,12 @@ def _batch_last(a, out, top=0, left=0):
     return out
 
 
+def _columns(x):
+    """x (N, C, H, W) as a new batch-last matrix (C, H*W*N): column (h, w, n) is x[n, :, h, w]."""
+    n, c, h, w = x.shape
+    return _batch_last(x, np.empty((c, h, w, n), x.dtype)).reshape(c, h * w * n)
+
+
 def _nchw(a):
     """A batch-last array (C, H, W, N) seen as (N, C, H, W): a view, nothing is copied."""
     return a.transpose(3, 0, 1, 2)
@@ -733,7 +739,7 @@ def conv_transpose2d_forward(x, w, b=None, stride=1, padding=0, output_padding=0
     pixel shuffle (see the module docstring).
     """
     x, w, b, geo = _conv_transpose2d_args(x, w, b, stride, padding, output_padding, dilation)
-    x_cols = _batch_last(x, np.empty(x.shape[1:] + x.shape[:1], x.dtype)).reshape(x.shape[1], -1)
+    x_cols = _columns(x)
     y = _conv_transpose2d(x, w, b, geo, x_cols)
     cache = {"op": "conv_transpose2d", "x_cols": x_cols, "w": w, "has_bias": b is not None,
              "geometry": geo, "out_shape": y.shape, "dtype": y.dtype}
@@ -746,7 +752,7 @@ def _conv_transpose2d(x, w, b, geo, x_cols=None):
         return _nchw(_by_phases(x, w, geo, b))
     n = x.shape[0]
     if x_cols is None:
-        x_cols = _batch_last(x, np.empty(x.shape[1:] + x.shape[:1], x.dtype)).reshape(x.shape[1], -1)
+        x_cols = _columns(x)
     if w.shape[2] > 1:
         with _shifted_rows(x_cols, geo, n) as shifted:
             y = _col2im_rows(shifted, w, geo, n)
