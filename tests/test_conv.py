@@ -258,6 +258,7 @@ def test_conv2d_in_blocks_of_output_rows(monkeypatch, config, block_rows):
     x, wt, b, expected = _loop_case(config, np.random.default_rng(6))
     w_out = expected.shape[3]
     row_bytes = (c_in * kernel[0] * kernel[1] + bool(bias)) * w_out * n
+    monkeypatch.setattr(cnnlib.conv, "_uses_row_products", lambda *args: False)
     monkeypatch.setattr(cnnlib.conv, "_BLOCK_MAPS", c_out + 1)  # blocks of _BLOCK_BYTES
     for dtype in (np.float64, np.float32):
         monkeypatch.setattr(cnnlib.conv, "_BLOCK_BYTES", block_rows * row_bytes * np.dtype(dtype).itemsize)
@@ -265,6 +266,56 @@ def test_conv2d_in_blocks_of_output_rows(monkeypatch, config, block_rows):
         y = conv2d(*cast, stride, padding, dilation)
         assert y.dtype == dtype
         assert_close(y, expected, dtype)
+
+
+PER_ROW_CONFIGS = [c for c in _random_conv2d_configs(40, seed=17, max_size=9)
+                   if c[5][0] > 1 and _pair(c[8])[0] == 1]  # kh > 1, no dilation along the rows
+
+
+@pytest.mark.parametrize("config", PER_ROW_CONFIGS, ids=_conv_id)
+def test_conv2d_by_one_product_per_output_row(monkeypatch, config):
+    """conv2d (no cache) of every layer with kh > 1 and no row dilation, as one product per
+    output row (also float32 with few maps, which the rules send to the blocks)."""
+    stride, padding, dilation = config[6:9]
+    x, wt, b, expected = _loop_case(config, np.random.default_rng(7))
+    monkeypatch.setattr(cnnlib.conv, "_uses_row_products", lambda *args: True)
+    monkeypatch.setattr(cnnlib.conv, "_conv2d_blocked", None)  # fail if it is not taken
+    monkeypatch.setattr(cnnlib.conv, "_conv2d_rows", None)
+    for dtype in (np.float64, np.float32):
+        cast = [None if a is None else a.astype(dtype) for a in (x, wt, b)]
+        y = conv2d(*cast, stride, padding, dilation)
+        assert y.dtype == dtype
+        assert_close(y, expected, dtype)
+
+
+def test_per_row_configs_cover_row_and_column_strides():
+    kinds = {(_pair(stride)[0] > 1, _pair(stride)[1] > 1, _pair(dilation)[1] > 1)
+             for n, c_in, c_out, h, w, kernel, stride, padding, dilation, bias in PER_ROW_CONFIGS}
+    assert len(kinds) >= 6
+
+
+def test_the_inference_rules_choose_every_path():
+    """conv2d without a cache goes by one product per row, by row shifts or in blocks."""
+    chosen = []
+    original = {name: getattr(cnnlib.conv, name) for name in ("_conv2d_per_row", "_conv2d_rows", "_conv2d_blocked")}
+
+    def spy(name):
+        def run(*args):
+            chosen.append(name)
+            return original[name](*args)
+        return run
+
+    x = np.zeros((2, 4, 9, 9))
+    with pytest.MonkeyPatch.context() as mp:
+        for name in original:
+            mp.setattr(cnnlib.conv, name, spy(name))
+        conv2d(x, np.zeros((8, 4, 3, 3)), padding=1)  # kh > 1, no row dilation
+        conv2d(np.zeros((2, 12, 9, 9)), np.zeros((32, 12, 3, 3)), dilation=2)  # row dilation, 32 <= 12*3 maps
+        conv2d(x, np.zeros((8, 4, 3, 3)), dilation=2)  # row dilation, few maps
+        conv2d(x, np.zeros((8, 4, 1, 3)))  # one kernel row
+        conv2d(x.astype(np.float32), np.zeros((6, 4, 3, 3), np.float32))  # float32, < 8 maps
+    assert chosen == ["_conv2d_per_row", "_conv2d_rows", "_conv2d_blocked", "_conv2d_blocked",
+                      "_conv2d_blocked"]
 
 
 @pytest.mark.parametrize("c_out", [5, 12], ids=["row-shifts", "im2col"])
@@ -401,10 +452,12 @@ def test_calls_from_several_threads_do_not_mix_their_buffers(every_buffer_reused
             np.testing.assert_array_equal(dx, expected[i])
 
 
-def test_conv2d_from_several_threads(every_buffer_reused, monkeypatch):
+@pytest.mark.parametrize("per_row", [False, True], ids=["blocks", "per-row"])
+def test_conv2d_from_several_threads(every_buffer_reused, monkeypatch, per_row):
     import concurrent.futures
 
     monkeypatch.setattr(cnnlib.conv, "_BLOCK_BYTES", 4096)  # several blocks per call
+    monkeypatch.setattr(cnnlib.conv, "_uses_row_products", lambda *args: per_row)
     rng = np.random.default_rng(10)
     problems = [(rng.standard_normal((8, 4, 24, 24)), rng.standard_normal((6, 4, 3, 3))) for _ in range(6)]
     expected = [conv2d(x, w, padding=1) for x, w in problems]
