@@ -11,7 +11,7 @@ the N samples of a pixel sit next to each other in memory. Then one matrix produ
 the whole batch, and a kernel tap's view of a channel is made of long contiguous runs (a
 whole row of W*N numbers), which NumPy copies and adds several times faster than many short
 rows. Results are handed back as NCHW *views* of that memory (``y.transpose(3, 0, 1, 2)``):
-``y[n, c, h, w]`` is what it should be, only ``y.strides`` tell (:func:`conv2d` by one
+``y[n, c, h, w]`` is what it should be, only ``y.strides`` tell (a layer computed by one
 product per output row stores (H, C, W, N), also batch-last). Element-wise NumPy code
 keeps that order (ReLU, pooling, the next convolution), but an element-wise operation on
 two arrays laid out differently (one batch-last, one NCHW) runs up to ~5x slower;
@@ -27,19 +27,24 @@ two arrays laid out differently (one batch-last, one NCHW) runs up to ~5x slower
   product with the kh kernel rows stacked, (kh*C_out, C_in*kw), gives what each kernel row
   adds at every padded row, and output row r sums kernel row i's part at padded row
   r + i*dh: kh - 1 shifted slice-adds. See :func:`_uses_row_shifts` for when.
-* forward without a cache (:func:`conv2d`; :func:`conv2d_forward` keeps the columns for the
-  backward), **one product per output row** where the rows are not dilated: the kw taps'
-  columns of every padded row are stored row after row, (Hp, C_in*kw, W_out*N), so the kh
-  padded rows an output row reads form one plain strided matrix; a batched matmul over the
-  output rows reads them in place and returns the output as (H_out, C_out, W_out, N). See
-  :func:`_conv2d_per_row`. Otherwise im2col a block of output rows at a time, into one
-  reused buffer that stays in the CPU's cache between its copy and its product
-  (:func:`_conv2d_blocked`), or the row shifts for layers with many output maps.
+* forward, **one product per output row** (a kernel of several rows, no dilation along the
+  rows): the kw taps' columns of every padded row are stored row after row,
+  (Hp, C_in*kw, W_out*N), so the kh padded rows that an output row reads form one plain
+  strided matrix; a batched matmul over the output rows reads them in place and returns
+  the output as (H_out, C_out, W_out, N). See :func:`_per_row_product`. Its backward
+  (stride 1 along the rows) is two batched products of the same kind. The rules:
+  :func:`_forward_path` for :func:`conv2d_forward`, :func:`_conv2d_inference` for
+  :func:`conv2d`.
+* forward without a cache (:func:`conv2d`, where one product per row does not apply): im2col
+  a block of output rows at a time, into one reused buffer that stays in the CPU's cache
+  between its copy and its product (:func:`_conv2d_blocked`), or the row shifts for layers
+  with many output maps.
 * backward: ``dw = grad @ columns.T`` over the whole batch (db comes from the ones row); the
   input gradient is **col2im**: one product gives ``w[:, :, i, j].T @ grad`` for every
   kernel tap (i, j), and each is added onto the pixels that tap read (one slice-add per
   tap). After a row-shift forward, its adjoint: the gradient placed once per kernel row
-  (shifted by that row), one product, then kw slice-adds.
+  (shifted by that row), one product, then kw slice-adds. After a per-row forward: see
+  :func:`_per_row_backward`.
 * input gradient for a stride s > 1, **by phases**: the input pixels whose row is r mod s
   (and column q mod s) receive only the taps i with i*d = r mod s, so they are a stride-1
   convolution of the gradient with those taps. One convolution computes all s*s phases,
@@ -353,10 +358,16 @@ def _times_transposed(a, b):
 def _conv2d(x, w, b, geo):
     """conv2d of checked arguments: the output (N, C_out, H_out, W_out) and what the backward needs.
 
-    The second result is (columns, rows_path), the columns of :func:`_im2col` or of
-    :func:`_im2col_rows`.
+    The second result is (columns, path): the path that :func:`_forward_path` chose and the
+    columns it made (:func:`_im2col`'s, :func:`_im2col_rows`' or :func:`_row_columns`').
     """
-    if _uses_row_shifts(w.shape, geo):
+    path = _forward_path(w.shape, geo, x.dtype)
+    if path == "per row":
+        cols = np.empty(_row_columns_shape(x.shape, w.shape, geo, b is not None), x.dtype)
+        with _Padded(x, geo) as padded:
+            _row_columns(padded, geo, w.shape[3], cols)
+        return _per_row_product(cols, w, b, geo), (cols, path)
+    if path == "row shifts":
         return _conv2d_rows(x, w, b, geo)
     (n, c_out), (oh, ow) = (x.shape[0], w.shape[0]), geo.out
     cols = _im2col(x, geo, bias=b is not None)
@@ -365,9 +376,9 @@ def _conv2d(x, w, b, geo):
         # One product per output row: for so few rows of weights OpenBLAS's float32 product
         # of all the columns at once is 2-3x slower (in float64 or from 8 maps on, it is not).
         y = np.matmul(w_cols, cols.reshape(-1, oh, ow * n).transpose(1, 0, 2))  # (H_out, C_out, W_out*N)
-        return y.reshape(oh, c_out, ow, n).transpose(3, 1, 0, 2), (cols, False)
+        return y.reshape(oh, c_out, ow, n).transpose(3, 1, 0, 2), (cols, "im2col")
     y = w_cols @ cols  # (C_out, H_out*W_out*N)
-    return _nchw(y.reshape(c_out, oh, ow, n)), (cols, False)
+    return _nchw(y.reshape(c_out, oh, ow, n)), (cols, "im2col")
 
 
 def _conv2d_rows(x, w, b, geo):
@@ -385,7 +396,7 @@ def _conv2d_rows(x, w, b, geo):
         y = z[0, :, :span] + z[1, :, step:step + span]
         for i in range(2, kh):
             y += z[i, :, i * step:i * step + span]
-    return _nchw(y.reshape(c_out, oh, ow, n)), (cols, True)
+    return _nchw(y.reshape(c_out, oh, ow, n)), (cols, "row shifts")
 
 
 # The inference forward (conv2d, no cache) computes im2col in blocks of output rows: blocks
@@ -425,45 +436,116 @@ def _conv2d_blocked(x, w, b, geo):
 
 
 def _uses_row_products(w_shape, geo, dtype):
-    """Whether conv2d without a cache goes by one product per output row
-    (:func:`_conv2d_per_row`): a kernel of several rows, no dilation along the rows, and
-    not float32 with fewer than 8 output maps (for so few rows of weights OpenBLAS's
-    float32 products are 2-3x slow; im2col in blocks then does better).
+    """Whether conv2d goes by one product per output row (:func:`_per_row_product`): a
+    kernel of several rows, no dilation along the rows, and not float32 with fewer than 8
+    output maps (for so few rows of weights OpenBLAS's float32 products are 2-3x slow;
+    im2col does better then).
     """
     c_out, kh = w_shape[0], w_shape[2]
     return kh > 1 and geo.dilation[0] == 1 and not (dtype == np.float32 and c_out < 8)
 
 
-def _conv2d_per_row(x, w, b, geo):
-    """conv2d without a cache, by one matrix product per output row (no dilation along the
-    rows). Returns (N, C_out, H_out, W_out), an NCHW view of (H_out, C_out, W_out, N).
+def _forward_path(w_shape, geo, dtype):
+    """How :func:`conv2d_forward` computes a layer: "per row", "row shifts" or "im2col".
 
-    The kw taps of every padded row are copied once into columns kept row by row,
-    (Hp, C_in*kw [+ 1], W_out*N), with a ones row per padded row for the bias. The kh
-    padded rows that output row r reads, r*sh .. r*sh + kh - 1, are then consecutive: a
-    plain strided matrix (kh*(C_in*kw [+ 1]), W_out*N) with rows (i, c, j), which the
-    product reads in place. One batched matmul of the weights (C_out, kh*(C_in*kw [+ 1]))
-    with these H_out matrices gives the output (H_out, C_out, W_out*N): no shifted rows
-    to add and no product larger than the output (W4: 1.2x faster than the row shifts).
+    One product per output row where it applies and the rows have stride 1 (its backward,
+    :func:`_per_row_backward`, needs that); else the row shifts where they apply; else im2col.
     """
-    (n, c_in), (c_out, _, kh, kw), (oh, ow) = x.shape[:2], w.shape, geo.out
-    (sh, sw), dw, hp = geo.stride, geo.dilation[1], geo.padded[0]
+    if geo.stride[0] == 1 and _uses_row_products(w_shape, geo, dtype):
+        return "per row"
+    return "row shifts" if _uses_row_shifts(w_shape, geo) else "im2col"
+
+
+def _row_columns(padded, geo, kw, out):
+    """Fill ``out`` (Hp, C_in*kw [+ 1], W_out, N) with the columns of the per-row product
+    and return it: row (c, j) of padded row h holds padded[c, h, q*sw + j*dw, n] at
+    (q, n); a last row of ones if ``out`` has one (for the bias).
+    """
+    c_in, hp, _, n = padded.shape
+    sw, dw, ow = geo.stride[1], geo.dilation[1], geo.out[1]
+    s_c, s_h, s_w, s_n = padded.strides
+    taps = np.ndarray((hp, c_in, kw, ow, n), padded.dtype, padded, 0, (s_h, s_c, dw * s_w, sw * s_w, s_n))
+    out[:, :c_in * kw].reshape(taps.shape)[...] = taps
+    if out.shape[1] > c_in * kw:
+        out[:, -1] = 1
+    return out
+
+
+def _row_columns_shape(x_shape, w_shape, geo, bias):
+    return (geo.padded[0], x_shape[1] * w_shape[3] + bias, geo.out[1], x_shape[0])
+
+
+def _rows_read(a, count, kh, step=1):
+    """The kh consecutive rows that each of ``count`` outputs reads from a (rows, K, L), one
+    output every ``step`` rows: a strided view (count, kh*K, L), nothing is copied."""
+    k, span = a.shape[1], math.prod(a.shape[2:])  # a is C-contiguous
+    return np.ndarray((count, kh * k, span), a.dtype, a, 0, (step * a.strides[0], a.strides[1], a.itemsize))
+
+
+def _per_row_product(cols, w, b, geo):
+    """conv2d by one matrix product per output row, from :func:`_row_columns`' columns.
+    Returns (N, C_out, H_out, W_out), an NCHW view of (H_out, C_out, W_out, N).
+
+    The kh padded rows that output row r reads, r*sh .. r*sh + kh - 1, are consecutive in
+    the columns: a plain strided matrix (kh*(C_in*kw [+ 1]), W_out*N) with rows (i, c, j),
+    which the product reads in place. One batched matmul of the weights
+    (C_out, kh*(C_in*kw [+ 1])) with these H_out matrices gives the output
+    (H_out, C_out, W_out*N): no shifted rows to add and no product larger than the output
+    (W4: 1.2x faster than the row shifts).
+    """
+    (c_out, c_in, kh, kw), (oh, ow), n = w.shape, geo.out, cols.shape[3]
     k, bias = c_in * kw, b is not None
-    w_rows = np.zeros((c_out, kh, k + bias), x.dtype)  # kernel row i's weights, then b or 0
+    w_rows = np.zeros((c_out, kh, k + bias), cols.dtype)  # kernel row i's weights, then b or 0
     w_rows[:, :, :k] = w.transpose(0, 2, 1, 3).reshape(c_out, kh, k)
     if bias:
         w_rows[:, 0, k] = b
-    with _Padded(x, geo) as padded, _work.array("row columns", (hp, k + bias, ow, n), x.dtype) as cols:
-        s_c, s_h, s_w, s_n = padded.strides
-        taps = np.ndarray((hp, c_in, kw, ow, n), x.dtype, padded, 0, (s_h, s_c, dw * s_w, sw * s_w, s_n))
-        cols[:, :k].reshape(taps.shape)[...] = taps
-        if bias:
-            cols[:, k] = 1
-        s_row, s_k = cols.strides[:2]
-        per_row = np.ndarray((oh, kh * (k + bias), ow * n), x.dtype, cols, 0,
-                             (sh * s_row, s_k, x.dtype.itemsize))
-        y = np.matmul(w_rows.reshape(c_out, kh * (k + bias)), per_row)  # (H_out, C_out, W_out*N)
+    y = np.matmul(w_rows.reshape(c_out, kh * (k + bias)), _rows_read(cols, oh, kh, geo.stride[0]))
     return y.reshape(oh, c_out, ow, n).transpose(3, 1, 0, 2)
+
+
+def _per_row_backward(grad_out, cols, w, geo, bias):
+    """Gradients (dx, dw, db) of the per-row forward (stride 1 along the rows), from its
+    columns (:func:`_row_columns`).
+
+    With the output gradient stored (rows, C_out, W_out*N) between kh - 1 zero rows above
+    and below: dw = sum over output rows r of g_r @ B_r^T (B_r as in the forward; db comes
+    from the ones row), and padded row h of the columns receives
+    sum_i w_i^T g_(h - i), a product with the kh consecutive rows g_(h-kh+1) .. g_h: one
+    batched matmul over the padded rows, then kw slice-adds move column (c, j) j*dw pixels
+    right. dx is an NCHW view of (H, C_in, W, N).
+    """
+    (n, c_out), (c_in, kh, kw), (oh, ow) = grad_out.shape[:2], w.shape[1:], geo.out
+    (hp, wp), sw, dw = geo.padded, geo.stride[1], geo.dilation[1]
+    k, span = c_in * kw, ow * n
+    padded = np.zeros((hp, c_in, wp, n), grad_out.dtype)
+    rows = oh + 2 * (kh - 1)
+    with _work.array("grad rows", (rows, c_out, ow, n), grad_out.dtype) as g_rows:
+        g_rows[:kh - 1] = 0
+        g_rows[kh - 1 + oh:] = 0
+        g_rows[kh - 1:kh - 1 + oh] = grad_out.transpose(2, 1, 3, 0)
+        g = g_rows[kh - 1:kh - 1 + oh].reshape(oh, c_out, span)
+        # B_r @ g_r^T is faster in OpenBLAS than g_r @ B_r^T.
+        dwb = np.matmul(_rows_read(cols, oh, kh), g.transpose(0, 2, 1)).sum(axis=0)  # (kh*(k + bias), C_out)
+        dwb = dwb.reshape(kh, k + bias, c_out)
+        dw_ = dwb[:, :k].reshape(kh, c_in, kw, c_out).transpose(3, 1, 0, 2)
+        db = dwb[0, k] if bias else None
+        # Columns (c, j) of g_rows' rows h .. h + kh - 1 meet kernel rows kh - 1 .. 0.
+        w_flipped = w[:, :, ::-1].transpose(1, 3, 2, 0).reshape(k, kh * c_out)
+        with _work.array("column grads", (hp, c_in, kw, ow, n), grad_out.dtype) as dcols:
+            np.matmul(w_flipped, _rows_read(g_rows.reshape(rows, c_out, span), hp, kh),
+                      out=dcols.reshape(hp, k, span))
+            for j in range(kw):
+                padded[:, :, j * dw:j * dw + (ow - 1) * sw + 1:sw] += dcols[:, :, j]
+    (top, _), (left, _) = geo.pads
+    height, width = geo.in_size
+    return padded[top:top + height, :, left:left + width].transpose(3, 1, 0, 2), dw_, db
+
+
+def _conv2d_per_row(x, w, b, geo):
+    """conv2d without a cache by one product per output row, its columns in a work array."""
+    shape = _row_columns_shape(x.shape, w.shape, geo, b is not None)
+    with _Padded(x, geo) as padded, _work.array("row columns", shape, x.dtype) as cols:
+        return _per_row_product(_row_columns(padded, geo, w.shape[3], cols), w, b, geo)
 
 
 def _conv2d_inference(x, w, b, geo):
@@ -692,12 +774,12 @@ def conv2d_forward(x, w, b=None, stride=1, padding=0, dilation=1):
     """:func:`conv2d` that also returns the cache needed by :func:`conv2d_backward`.
 
     Arguments and output as in :func:`conv2d`. The cache keeps the columns of the forward
-    (im2col's or the row shifts') and a reference to ``w`` (do not change ``w`` in place
+    (im2col's, the row shifts' or the per-row product's) and a reference to ``w`` (do not change ``w`` in place
     before the backward pass).
     """
     x, w, b, geo = _conv2d_args(x, w, b, stride, padding, dilation)
-    y, (cols, rows_path) = _conv2d(x, w, b, geo)
-    cache = {"op": "conv2d", "cols": cols, "rows_path": rows_path, "w": w, "has_bias": b is not None,
+    y, (cols, path) = _conv2d(x, w, b, geo)
+    cache = {"op": "conv2d", "cols": cols, "path": path, "w": w, "has_bias": b is not None,
              "geometry": geo, "out_shape": y.shape, "dtype": y.dtype}
     return y, cache
 
@@ -710,14 +792,16 @@ def conv2d_backward(grad_out, cache):
     b (C_out,); db is None when the forward pass had no bias.
     """
     grad_out = check_grad("conv2d", grad_out, cache)
-    w, cols, rows_path, geo = cache["w"], cache["cols"], cache["rows_path"], cache["geometry"]
+    w, cols, path, geo = cache["w"], cache["cols"], cache["path"], cache["geometry"]
     (n, c_out), (c_in, kh, kw), (oh, ow) = grad_out.shape[:2], w.shape[1:], geo.out
     bias = cache["has_bias"]
+    if path == "per row":
+        return _per_row_backward(grad_out, cols, w, geo, bias)
     with _work.array("grad", (c_out, oh, ow, n), grad_out.dtype) as g:
         g = _batch_last(grad_out, g).reshape(c_out, oh * ow * n)
         # dw = g @ cols.T, summed over the batch and the pixels; db comes with it, from the
         # ones row of the columns.
-        if rows_path:
+        if path == "row shifts":
             with _shifted_rows(g, geo, n) as shifted:
                 dwb = _times_transposed(shifted, cols)  # (kh*C_out, C_in*kw [+ 1])
                 dx = _col2im_rows(shifted, w, geo, n)

@@ -187,6 +187,7 @@ def _conv_id(config):
 
 
 LOOP_CONFIGS = _random_conv2d_configs(30, seed=11)
+FORWARD_PATHS = ["im2col", "row shifts", "per row"]
 
 
 def _loop_case(config, rng):
@@ -318,42 +319,45 @@ def test_the_inference_rules_choose_every_path():
                       "_conv2d_blocked"]
 
 
-@pytest.mark.parametrize("c_out", [5, 12], ids=["row-shifts", "im2col"])
-def test_backward_reuses_the_cached_columns(monkeypatch, c_out):
+@pytest.mark.parametrize("path", FORWARD_PATHS)
+def test_backward_reuses_the_cached_columns(monkeypatch, path):
     rng = np.random.default_rng(4)
-    x, w = rng.standard_normal((2, 3, 8, 8)), rng.standard_normal((c_out, 3, 3, 3))
+    x, w = rng.standard_normal((2, 3, 8, 8)), rng.standard_normal((5, 3, 3, 3))
+    monkeypatch.setattr(cnnlib.conv, "_forward_path", lambda *args: path)
     y, cache = conv2d_forward(x, w, padding=1)
-    assert cache["rows_path"] == (c_out <= 3 * 3)
+    assert cache["path"] == path
 
-    def no_im2col(*args, **kwargs):
-        raise AssertionError("conv2d_backward recomputed the im2col columns")
+    def no_columns(*args, **kwargs):
+        raise AssertionError("conv2d_backward recomputed the columns")
 
-    monkeypatch.setattr(cnnlib.conv, "_im2col", no_im2col)
-    monkeypatch.setattr(cnnlib.conv, "_im2col_rows", no_im2col)
+    for name in ("_im2col", "_im2col_rows", "_row_columns"):
+        monkeypatch.setattr(cnnlib.conv, name, no_columns)
     conv2d_backward(np.ones_like(y), cache)
 
 
-# The forward has two ways (im2col, row shifts) and im2col two matrix products (one for
-# the whole batch; one per output row for float32 with < 8 maps); the rules choose one by
-# the shapes. Here each is forced on every configuration that it can compute.
+# The forward has three ways (im2col, row shifts, one product per output row) and im2col
+# two matrix products (one for the whole batch; one per output row for float32 with < 8
+# maps); the rules choose one by the shapes. Here each is forced on every configuration
+# that it can compute.
 PATH_CONFIGS = [c for c in _random_conv2d_configs(60, seed=99, max_size=9)
                 if _pair(c[6])[0] == 1 and c[5][0] > 1]  # stride 1 along the rows, kh > 1
+PATH_CASES = [(config, path) for config in PATH_CONFIGS for path in FORWARD_PATHS
+              if path != "per row" or _pair(config[8])[0] == 1]  # per row: no row dilation
 
 
-@pytest.mark.parametrize("rows_path", [False, True], ids=["im2col", "row-shifts"])
-@pytest.mark.parametrize("config", PATH_CONFIGS, ids=_conv_id)
-def test_both_forward_paths_agree_with_the_loop_and_each_other(monkeypatch, config, rows_path):
+@pytest.mark.parametrize("config, path", PATH_CASES, ids=[f"{_conv_id(c)}-{p}" for c, p in PATH_CASES])
+def test_every_forward_path_agrees_with_the_loop_and_the_others(monkeypatch, config, path):
     stride, padding, dilation = config[6:9]
     rng = np.random.default_rng(abs(hash(_conv_id(config))) % 2**32)
     x, wt, b, expected = _loop_case(config, rng)
     y_auto, cache_auto = conv2d_forward(x, wt, b, stride, padding, dilation)
     g = rng.standard_normal(y_auto.shape)
     grads_auto = conv2d_backward(g, cache_auto)
-    monkeypatch.setattr(cnnlib.conv, "_uses_row_shifts", lambda *args: rows_path)
+    monkeypatch.setattr(cnnlib.conv, "_forward_path", lambda *args: path)
     for dtype in (np.float64, np.float32):
         cast = [None if a is None else a.astype(dtype) for a in (x, wt, b)]
         y, cache = conv2d_forward(*cast, stride, padding, dilation)
-        assert cache["rows_path"] == rows_path and y.dtype == dtype
+        assert cache["path"] == path and y.dtype == dtype
         assert_close(y, expected, dtype)
         for got, want in zip(conv2d_backward(g.astype(dtype), cache), grads_auto):
             if want is None:
@@ -369,26 +373,26 @@ def test_path_configs_cover_dilations_and_column_strides():
     assert len(kinds) == 4
 
 
-def test_the_torch_oracle_sees_both_forward_paths():
+def test_the_torch_oracle_sees_every_forward_path():
     chosen = set()
     for (n, c_in, c_out, h, w, kernel, stride, padding, dilation, bias), dtype in TORCH_CONV2D:
         x, wt = np.zeros((n, c_in, h, w), dtype), np.zeros((c_out, c_in) + kernel, dtype)
-        chosen.add(conv2d_forward(x, wt, None, stride, padding, dilation)[1]["rows_path"])
-    assert chosen == {False, True}
+        chosen.add(conv2d_forward(x, wt, None, stride, padding, dilation)[1]["path"])
+    assert chosen == set(FORWARD_PATHS)
 
 
 @pytest.mark.parametrize("c_out", [1, 7, 8, 13])
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_im2col_products_for_few_and_many_output_maps(torch, monkeypatch, c_out, dtype):
     """float32 with < 8 output maps uses one product per output row; the rest, one product."""
-    monkeypatch.setattr(cnnlib.conv, "_uses_row_shifts", lambda *args: False)
+    monkeypatch.setattr(cnnlib.conv, "_forward_path", lambda *args: "im2col")
     rng = np.random.default_rng(c_out)
     x = rng.standard_normal((3, 2, 9, 7)).astype(dtype)
     wt = rng.standard_normal((c_out, 2, 3, 2)).astype(dtype)
     b = rng.standard_normal(c_out).astype(dtype)
     for stride, padding in [(1, 1), ((2, 1), (0, 2))]:
         out, cache = conv2d_forward(x, wt, b, stride, padding)
-        assert not cache["rows_path"]
+        assert cache["path"] == "im2col"
         g = rng.standard_normal(out.shape).astype(dtype)
         tx, tw, tb = (_torch_tensor(torch, a, True) for a in (x, wt, b))
         t_out = torch.nn.functional.conv2d(tx, tw, tb, stride, padding)
