@@ -527,7 +527,7 @@ def _per_row_backward(grad_out, cols, w, geo, bias):
         # B_r @ g_r^T is faster in OpenBLAS than g_r @ B_r^T.
         dwb = np.matmul(_rows_read(cols, oh, kh), g.transpose(0, 2, 1)).sum(axis=0)  # (kh*(k + bias), C_out)
         dwb = dwb.reshape(kh, k + bias, c_out)
-        dw_ = dwb[:, :k].reshape(kh, c_in, kw, c_out).transpose(3, 1, 0, 2)
+        grad_w = dwb[:, :k].reshape(kh, c_in, kw, c_out).transpose(3, 1, 0, 2)
         db = dwb[0, k] if bias else None
         # Columns (c, j) of g_rows' rows h .. h + kh - 1 meet kernel rows kh - 1 .. 0.
         w_flipped = w[:, :, ::-1].transpose(1, 3, 2, 0).reshape(k, kh * c_out)
@@ -538,7 +538,7 @@ def _per_row_backward(grad_out, cols, w, geo, bias):
                 padded[:, :, j * dw:j * dw + (ow - 1) * sw + 1:sw] += dcols[:, :, j]
     (top, _), (left, _) = geo.pads
     height, width = geo.in_size
-    return padded[top:top + height, :, left:left + width].transpose(3, 1, 0, 2), dw_, db
+    return padded[top:top + height, :, left:left + width].transpose(3, 1, 0, 2), grad_w, db
 
 
 def _conv2d_per_row(x, w, b, geo):
