@@ -50,7 +50,10 @@ two arrays laid out differently (one batch-last, one NCHW) runs up to ~5x slower
   convolution of the gradient with those taps. One convolution computes all s*s phases,
   then a pixel shuffle puts each phase in place: no strided slice-adds. See
   :func:`_by_phases`.
-* the transposed convolution is that input gradient, used as a layer.
+* the transposed convolution is that input gradient, used as a layer. With stride 1 and
+  no cache to keep, it is also a direct correlation of x with the flipped kernel (padding
+  d(k - 1) - p where that is not negative; :func:`_as_correlation`), which one product per
+  output row computes faster where it applies.
 """
 from __future__ import annotations
 
@@ -839,7 +842,30 @@ def conv_transpose2d(x, w, b=None, stride=1, padding=0, output_padding=0, dilati
     batch-last like the results of :func:`conv2d`.
     """
     x, w, b, geo = _conv_transpose2d_args(x, w, b, stride, padding, output_padding, dilation)
+    if geo.stride == (1, 1):
+        direct = _as_correlation(x, w, geo)
+        if direct is not None and _uses_row_products(direct[0].shape, direct[1], x.dtype):
+            return _conv2d_per_row(x, direct[0], b, direct[1])
     return _conv_transpose2d(x, w, b, geo)
+
+
+def _as_correlation(x, w, geo):
+    """A stride-1 transposed convolution as a direct one: (kernel, geometry), or None.
+
+    y[o, a] = sum over taps i of x[a + p - i*d] w[:, o, i] is a correlation of x with the
+    flipped kernel, transposed to (C_out, C_in, kh, kw), on x padded by d(k - 1) - p before
+    (and as much after as makes the output size, output_padding included). None where that
+    padding would be negative (p > d(k - 1)).
+    """
+    pads = []
+    for n_in, n_out, k, d, (p, _) in zip(x.shape[2:], geo.in_size, geo.kernel, geo.dilation, geo.pads):
+        before = d * (k - 1) - p
+        after = n_out - n_in + d * (k - 1) - before
+        if before < 0 or after < 0:
+            return None
+        pads.append((before, after))
+    flipped = w[:, :, ::-1, ::-1].transpose(1, 0, 2, 3)
+    return flipped, _Geometry(x.shape[2:], geo.kernel, (1, 1), geo.dilation, tuple(pads), geo.in_size)
 
 
 def _conv_transpose2d_args(x, w, b, stride, padding, output_padding, dilation):

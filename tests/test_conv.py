@@ -604,6 +604,37 @@ def test_conv_transpose2d_matches_its_definition(config):
     assert_close(y, expected, np.float32)
 
 
+STRIDE1_TRANSPOSE = [c for c in _random_transpose_configs(300, seed=23) if _pair(c[6]) == (1, 1)][:30]
+
+
+@pytest.mark.parametrize("config", STRIDE1_TRANSPOSE, ids=_transpose_id)
+def test_stride_1_conv_transpose2d_as_a_correlation_matches_its_definition(monkeypatch, config):
+    """With stride 1, conv_transpose2d (no cache) correlates x with the flipped kernel where
+    its padding d(k - 1) - p is not negative and one product per row applies."""
+    n, c_in, c_out, h, w, kernel, stride, padding, output_padding, dilation, bias = config
+    rng = np.random.default_rng(abs(hash(_transpose_id(config))) % 2**32)
+    x, wt = rng.standard_normal((n, c_in, h, w)), rng.standard_normal((c_in, c_out) + kernel)
+    b = rng.standard_normal(c_out) if bias else None
+    expected = _transpose_loop(x, wt, b, stride, padding, output_padding, dilation)
+    monkeypatch.setattr(cnnlib.conv, "_uses_row_products",  # float32 with few maps too
+                        lambda w_shape, geo, dtype: w_shape[2] > 1 and geo.dilation[0] == 1)
+    direct = all(d * (k - 1) >= p for k, d, p in zip(kernel, _pair(dilation), _pair(padding)))
+    direct &= kernel[0] > 1 and _pair(dilation)[0] == 1
+    if direct:
+        monkeypatch.setattr(cnnlib.conv, "_conv_transpose2d", None)  # fail if it is taken
+    for dtype in (np.float64, np.float32):
+        cast = [None if a is None else a.astype(dtype) for a in (x, wt, b)]
+        y = conv_transpose2d(*cast, stride, padding, output_padding, dilation)
+        assert y.dtype == dtype
+        assert_close(y, expected, dtype)
+
+
+def test_stride_1_transpose_configs_take_both_routes():
+    kinds = {all(d * (k - 1) >= p for k, d, p in zip(c[5], _pair(c[9]), _pair(c[7])))
+             and c[5][0] > 1 and _pair(c[9])[0] == 1 for c in STRIDE1_TRANSPOSE}
+    assert kinds == {False, True}
+
+
 TORCH_TRANSPOSE = [(c, _dtype_for(i)) for i, c in enumerate(_random_transpose_configs(50, seed=7))]
 
 
