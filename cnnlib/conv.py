@@ -366,9 +366,8 @@ def _conv2d(x, w, b, geo):
     """
     path = _forward_path(w.shape, geo, x.dtype)
     if path == "per row":
-        cols = np.empty(_row_columns_shape(x.shape, w.shape, geo, b is not None), x.dtype)
-        with _Padded(x, geo) as padded:
-            _row_columns(padded, geo, w.shape[3], cols)
+        shape = _row_columns_shape(x.shape, w.shape, geo, b is not None)
+        cols = _row_columns(x, geo, w.shape[3], np.empty(shape, x.dtype))
         return _per_row_product(cols, w, b, geo), (cols, path)
     if path == "row shifts":
         return _conv2d_rows(x, w, b, geo)
@@ -459,16 +458,16 @@ def _forward_path(w_shape, geo, dtype):
     return "row shifts" if _uses_row_shifts(w_shape, geo) else "im2col"
 
 
-def _row_columns(padded, geo, kw, out):
-    """Fill ``out`` (Hp, C_in*kw [+ 1], W_out, N) with the columns of the per-row product
-    and return it: row (c, j) of padded row h holds padded[c, h, q*sw + j*dw, n] at
-    (q, n); a last row of ones if ``out`` has one (for the bias).
+def _row_columns(x, geo, kw, out):
+    """Fill ``out`` (Hp, C_in*kw [+ 1], W_out, N) with the columns of the per-row product of
+    x (N, C_in, H, W) and return it: row (c, j) of padded row h holds
+    padded[c, h, q*sw + j*dw, n] at (q, n); a last row of ones if ``out`` has one (for the bias).
     """
-    c_in, hp, _, n = padded.shape
-    sw, dw, ow = geo.stride[1], geo.dilation[1], geo.out[1]
-    s_c, s_h, s_w, s_n = padded.strides
-    taps = np.ndarray((hp, c_in, kw, ow, n), padded.dtype, padded, 0, (s_h, s_c, dw * s_w, sw * s_w, s_n))
-    out[:, :c_in * kw].reshape(taps.shape)[...] = taps
+    (n, c_in), hp, sw, dw, ow = x.shape[:2], geo.padded[0], geo.stride[1], geo.dilation[1], geo.out[1]
+    with _Padded(x, geo) as padded:
+        s_c, s_h, s_w, s_n = padded.strides
+        taps = np.ndarray((hp, c_in, kw, ow, n), x.dtype, padded, 0, (s_h, s_c, dw * s_w, sw * s_w, s_n))
+        out[:, :c_in * kw].reshape(taps.shape)[...] = taps
     if out.shape[1] > c_in * kw:
         out[:, -1] = 1
     return out
@@ -547,8 +546,8 @@ def _per_row_backward(grad_out, cols, w, geo, bias):
 def _conv2d_per_row(x, w, b, geo):
     """conv2d without a cache by one product per output row, its columns in a work array."""
     shape = _row_columns_shape(x.shape, w.shape, geo, b is not None)
-    with _Padded(x, geo) as padded, _work.array("row columns", shape, x.dtype) as cols:
-        return _per_row_product(_row_columns(padded, geo, w.shape[3], cols), w, b, geo)
+    with _work.array("row columns", shape, x.dtype) as cols:
+        return _per_row_product(_row_columns(x, geo, w.shape[3], cols), w, b, geo)
 
 
 def _conv2d_inference(x, w, b, geo):
@@ -777,8 +776,8 @@ def conv2d_forward(x, w, b=None, stride=1, padding=0, dilation=1):
     """:func:`conv2d` that also returns the cache needed by :func:`conv2d_backward`.
 
     Arguments and output as in :func:`conv2d`. The cache keeps the columns of the forward
-    (im2col's, the row shifts' or the per-row product's) and a reference to ``w`` (do not change ``w`` in place
-    before the backward pass).
+    (im2col's, the row shifts' or the per-row product's) and a reference to ``w`` (do not
+    change ``w`` in place before the backward pass).
     """
     x, w, b, geo = _conv2d_args(x, w, b, stride, padding, dilation)
     y, (cols, path) = _conv2d(x, w, b, geo)

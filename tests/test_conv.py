@@ -607,6 +607,14 @@ def test_conv_transpose2d_matches_its_definition(config):
 STRIDE1_TRANSPOSE = [c for c in _random_transpose_configs(300, seed=23) if _pair(c[6]) == (1, 1)][:30]
 
 
+def _as_correlation_applies(config):
+    """Whether a stride-1 transposed convolution goes as a correlation, by one product per
+    row: padding d(k - 1) - p not negative, a kernel of several rows, no row dilation."""
+    kernel, padding, dilation = config[5], config[7], config[9]
+    return (all(d * (k - 1) >= p for k, d, p in zip(kernel, _pair(dilation), _pair(padding)))
+            and kernel[0] > 1 and _pair(dilation)[0] == 1)
+
+
 @pytest.mark.parametrize("config", STRIDE1_TRANSPOSE, ids=_transpose_id)
 def test_stride_1_conv_transpose2d_as_a_correlation_matches_its_definition(monkeypatch, config):
     """With stride 1, conv_transpose2d (no cache) correlates x with the flipped kernel where
@@ -618,9 +626,7 @@ def test_stride_1_conv_transpose2d_as_a_correlation_matches_its_definition(monke
     expected = _transpose_loop(x, wt, b, stride, padding, output_padding, dilation)
     monkeypatch.setattr(cnnlib.conv, "_uses_row_products",  # float32 with few maps too
                         lambda w_shape, geo, dtype: w_shape[2] > 1 and geo.dilation[0] == 1)
-    direct = all(d * (k - 1) >= p for k, d, p in zip(kernel, _pair(dilation), _pair(padding)))
-    direct &= kernel[0] > 1 and _pair(dilation)[0] == 1
-    if direct:
+    if _as_correlation_applies(config):
         monkeypatch.setattr(cnnlib.conv, "_conv_transpose2d", None)  # fail if it is taken
     for dtype in (np.float64, np.float32):
         cast = [None if a is None else a.astype(dtype) for a in (x, wt, b)]
@@ -630,9 +636,7 @@ def test_stride_1_conv_transpose2d_as_a_correlation_matches_its_definition(monke
 
 
 def test_stride_1_transpose_configs_take_both_routes():
-    kinds = {all(d * (k - 1) >= p for k, d, p in zip(c[5], _pair(c[9]), _pair(c[7])))
-             and c[5][0] > 1 and _pair(c[9])[0] == 1 for c in STRIDE1_TRANSPOSE}
-    assert kinds == {False, True}
+    assert {_as_correlation_applies(c) for c in STRIDE1_TRANSPOSE} == {False, True}
 
 
 TORCH_TRANSPOSE = [(c, _dtype_for(i)) for i, c in enumerate(_random_transpose_configs(50, seed=7))]
