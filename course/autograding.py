@@ -8,7 +8,9 @@ in ``nbgrader_config.py``:
 - :class:`GradingExecute` runs the notebook under a memory limit and a time limit for
   the whole notebook; a dead or unresponsive kernel, or the time running out, ends the
   run at that cell with a readable error, and every later cell gets a "not run" error
-  (so it scores 0) instead of the notebook being dropped.
+  (so it scores 0) instead of the notebook being dropped. Its kernel talks over Unix
+  sockets, so parallel grading runs cannot be given the same port, and a kernel that
+  does not start is started again once.
 - :class:`InjectIntegrityChecks` / :class:`RemoveIntegrityChecks` record NumPy and the
   checks before the first cell and verify them at the end of every test cell
   (:func:`cnnlib.testing.watch`), then take that code out again so that neither the
@@ -18,6 +20,9 @@ in ``nbgrader_config.py``:
 from __future__ import annotations
 
 import math
+import os
+import shutil
+import tempfile
 import time
 
 from jupyter_core.utils import run_sync
@@ -55,9 +60,40 @@ class GradingExecute(Execute):
         4096, help="Address-space limit of the grading kernel in MiB (0: no limit)."
     ).tag(config=True)
 
+    _socket_dir = None
+
+    start_attempts = Integer(
+        2, help="Kernels started before a notebook whose kernel does not start is given up."
+    ).tag(config=True)
+
     def preprocess(self, nb, resources=None, km=None):
-        self._stopped = self._deadline = None  # the clock starts at the first cell, not the kernel
-        return super().preprocess(nb, resources, km)
+        for attempt in range(1, self.start_attempts + 1):
+            # The clock starts at the first cell, not the kernel.
+            self._stopped = self._deadline = None
+            try:
+                return super().preprocess(nb, resources, km)
+            except Exception as err:  # noqa: BLE001 - only before the first cell: nothing ran twice
+                if self._deadline is not None or attempt == self.start_attempts:
+                    raise
+                self.log.warning("The grading kernel did not start (%s); starting another", err)
+            finally:
+                if self._socket_dir:  # the kernel is shut down by now
+                    shutil.rmtree(self._socket_dir, ignore_errors=True)
+                    self._socket_dir = None
+        raise AssertionError("unreachable")
+
+    def create_kernel_manager(self):
+        """A kernel on Unix sockets of its own folder, where there are Unix sockets.
+
+        Over TCP, kernels started at the same moment by parallel grading runs can be given
+        the same free port, and one of them dies at start-up (a random port is found free,
+        closed, then bound by the kernel).
+        """
+        km = super().create_kernel_manager()
+        if os.name == "posix":
+            self._socket_dir = tempfile.mkdtemp(prefix="grading-kernel-")
+            km.transport, km.ip = "ipc", os.path.join(self._socket_dir, "kernel")
+        return km
 
     async def async_start_new_kernel(self, **kwargs):
         limit = self.memory_limit_mb << 20

@@ -1,8 +1,10 @@
 """The grading preprocessors and cnnlib.testing.watch, one piece at a time (no nbgrader run)."""
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
+from jupyter_core.utils import run_sync
 from nbformat.v4 import new_code_cell, new_notebook, new_output
 
 import cnnlib.testing
@@ -87,3 +89,47 @@ def test_watch_sees_swapped_code_and_notebook_names(verify):
         cnnlib.testing.check_shape.__code__ = original
     with pytest.raises(AssertionError, match="the notebook's check_close"):
         verify({"check_close": fake})
+
+
+def test_grading_kernel_uses_unix_sockets_of_its_own(tmp_path):
+    nb = new_notebook(cells=[new_code_cell(
+        "from ipykernel.kernelapp import IPKernelApp\napp = IPKernelApp.instance()\n"
+        "print(app.transport, app.ip)")])
+    execute = GradingExecute(timeout=30, kernel_name="python3")
+    execute.preprocess(nb, {"metadata": {"path": str(tmp_path)}})
+    transport, ip = nb.cells[0].outputs[0].text.split()
+    assert transport == "ipc" and ip.endswith("/kernel") and "grading-kernel-" in ip
+    assert not Path(ip).parent.exists(), "the kernel's socket folder was left behind"
+
+
+class _FlakyStart(GradingExecute):
+    """Its first kernel dies at start-up, as one that lost a port race does."""
+
+    starts = 0
+
+    async def async_start_new_kernel(self, **kwargs):
+        type(self).starts += 1
+        if type(self).starts == 1:
+            raise RuntimeError("Kernel died before replying to kernel_info")
+        await super().async_start_new_kernel(**kwargs)
+
+    start_new_kernel = run_sync(async_start_new_kernel)
+
+
+def test_a_kernel_that_does_not_start_is_started_again(tmp_path):
+    nb = new_notebook(cells=[new_code_cell("print(6 * 7)")])
+    _FlakyStart(timeout=30, kernel_name="python3").preprocess(nb, {"metadata": {"path": str(tmp_path)}})
+    assert _FlakyStart.starts == 2
+    assert nb.cells[0].outputs[0].text == "42\n"
+
+
+def test_a_kernel_that_never_starts_fails_the_notebook(tmp_path):
+    class NeverStarts(GradingExecute):
+        async def async_start_new_kernel(self, **kwargs):
+            raise RuntimeError("no kernel today")
+
+        start_new_kernel = run_sync(async_start_new_kernel)
+
+    with pytest.raises(RuntimeError, match="no kernel today"):
+        NeverStarts(timeout=30, kernel_name="python3").preprocess(
+            new_notebook(cells=[new_code_cell("1")]), {"metadata": {"path": str(tmp_path)}})

@@ -66,9 +66,15 @@ class Graded:
                                      for s in half}
         root, log = self.done[assignment][student]
         try:
-            return cell_scores(root, assignment, student)
+            scores = cell_scores(root, assignment, student)
         except Exception as err:  # noqa: BLE001 - show nbgrader's log, not a bare lookup error
             pytest.fail(f"{student} was not graded: {err}\n{log.stderr[-3000:]}")
+        # Every graded cell here is autograded: no score means nbgrader gave up on the notebook.
+        ungraded = [g for g, (score, _) in scores.items() if score is None]
+        if ungraded:
+            pytest.fail(f"nbgrader did not grade {student}'s {assignment} (no score in {ungraded})\n"
+                        f"{log.stderr[-3000:]}")
+        return scores
 
     def log(self, assignment, student):
         return self.done[assignment][student][1].stderr[-3000:]
