@@ -9,6 +9,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import nbgrader  # noqa: E402
 from nbconvert.preprocessors import ClearMetadataPreprocessor, CSSHTMLHeaderPreprocessor  # noqa: E402
 from nbgrader.preprocessors import (  # noqa: E402
     AssignLatePenalties,
@@ -84,6 +85,13 @@ c.Autograde.autograde_preprocessors = [
 
 # Feedback shows what failed and why, without the hidden tests' code.
 c.GenerateFeedback.preprocessors = [GetGrades, HideHiddenTests, ShortenTracebacks, CSSHTMLHeaderPreprocessor]
+# ... and its math as MathML, with nbgrader's MathJax script (from a CDN) left out: the page
+# loads nothing from the network. nbgrader's own feedback template stays in use.
+c.HTMLExporter.extra_template_basedirs = [
+    str(Path(__file__).resolve().parent / "course" / "feedback_templates"),
+    str(Path(nbgrader.__file__).parent / "server_extensions" / "formgrader" / "templates"),
+]
+c.HTMLExporter.filters = {"markdown2html": "course.feedback.markdown2html"}
 
 # `nbgrader export` adds a status and a reason column (scored 0 / could not be graded / ...).
 c.ExportApp.plugin_class = StatusCsvExportPlugin

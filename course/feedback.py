@@ -7,9 +7,18 @@ hidden test's traceback quotes its code (nbgrader issues #917, #1363). Listed in
 - :class:`HideHiddenTests` replaces the hidden part of every test cell by one comment line.
 - :class:`ShortenTracebacks` reduces a test cell's error to its last line, the check's
   message (``AssertionError: ... expected shape (6, 6), got (8, 8): ...``).
+
+The feedback's Markdown goes through :func:`markdown2html`, which writes its math as
+MathML: browsers draw MathML themselves, so the page needs no MathJax from a CDN and
+reads the same offline (``course/feedback_templates`` drops nbgrader's MathJax script).
 """
 from __future__ import annotations
 
+from html import escape
+
+from jinja2 import pass_context
+from latex2mathml.converter import convert
+from nbconvert.filters.markdown_mistune import IPythonRenderer, MarkdownWithMath
 from nbgrader.preprocessors import NbGraderPreprocessor
 from nbgrader.utils import is_grade
 
@@ -49,3 +58,33 @@ class ShortenTracebacks(NbGraderPreprocessor):
                 if output.output_type == "error":
                     output.traceback = [f"\x1b[0;31m{output.ename}\x1b[0m: {output.evalue}"]
         return cell, resources
+
+
+def tex_to_mathml(tex: str, display: str = "inline") -> str:
+    """``tex`` as a MathML ``<math>`` element; TeX that cannot be converted is shown as code."""
+    try:
+        return convert(tex, display=display)
+    except Exception:  # noqa: BLE001 - one odd formula must not stop the feedback
+        return f'<code class="tex">{escape(tex)}</code>'
+
+
+class MathMLRenderer(IPythonRenderer):
+    """nbconvert's Markdown renderer, with ``$...$``, ``$$...$$`` and LaTeX environments as MathML."""
+
+    def inline_math(self, body: str) -> str:
+        return tex_to_mathml(body)
+
+    def block_math(self, body: str) -> str:
+        return tex_to_mathml(body, "block")
+
+    def latex_environment(self, name: str, body: str) -> str:
+        return tex_to_mathml(f"\\begin{{{name}}}{body}\\end{{{name}}}", "block")
+
+
+@pass_context
+def markdown2html(context, source: str) -> str:
+    """The ``markdown2html`` filter of nbconvert's HTMLExporter, with the math as MathML."""
+    cell = context.get("cell", {})
+    path = context.get("resources", {}).get("metadata", {}).get("path", "")
+    renderer = MathMLRenderer(escape=False, attachments=cell.get("attachments", {}), path=path)
+    return MarkdownWithMath(renderer=renderer).render(source)

@@ -1,11 +1,13 @@
 """The grading preprocessors and cnnlib.testing.watch, one piece at a time (no nbgrader run)."""
+import re
 import time
 from pathlib import Path
 
 import numpy as np
 import pytest
 from jupyter_core.utils import run_sync
-from nbformat.v4 import new_code_cell, new_notebook, new_output
+from nbconvert import HTMLExporter
+from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
 
 import cnnlib.testing
 from course.autograding import GradingExecute, LimitOutputSize
@@ -133,3 +135,25 @@ def test_a_kernel_that_never_starts_fails_the_notebook(tmp_path):
     with pytest.raises(RuntimeError, match="no kernel today"):
         NeverStarts(timeout=30, kernel_name="python3").preprocess(
             new_notebook(cells=[new_code_cell("1")]), {"metadata": {"path": str(tmp_path)}})
+
+
+def _markdown_html(markdown: str) -> str:
+    """``markdown`` rendered by nbconvert's HTMLExporter with the feedback's markdown2html."""
+    exporter = HTMLExporter(filters={"markdown2html": "course.feedback.markdown2html"}, template_name="classic")
+    body, _ = exporter.from_notebook_node(new_notebook(cells=[new_markdown_cell(markdown)]))
+    return body[body.index('<div class="text_cell_render'):]
+
+
+def test_feedback_writes_math_as_mathml():
+    body = _markdown_html("Inline $a_1 + b$ and `code $x$`.\n\n$$\\frac{1}{2}$$\n\n"
+                          "\\begin{equation}y = x^2\\end{equation}")
+    inline, block = re.findall(r"<math[^>]*>.*?</math>", body, re.S)[0], re.findall(r'<math[^>]*display="block"', body)
+    assert "<msub><mi>a</mi><mn>1</mn></msub>" in inline and 'display="inline"' in inline
+    assert len(block) == 2, "$$...$$ and the equation environment are display math"
+    assert "<code>code $x$</code>" in body, "a $ in code is not math"
+    assert "$" not in body.replace("<code>code $x$</code>", ""), "TeX left for MathJax"
+
+
+def test_feedback_shows_tex_it_cannot_convert_as_code():
+    body = _markdown_html("broken $x^$ formula")
+    assert '<code class="tex">x^</code>' in body and "<math" not in body

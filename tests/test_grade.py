@@ -151,6 +151,20 @@ def test_feedback_says_what_failed_and_why(graded):
     assert size < 2_000_000, f"a 50 MB print made {size:,} bytes of feedback"
 
 
+def test_feedback_is_one_file_that_loads_nothing(graded):
+    """One self-contained file: nothing loaded but data: URLs, math as MathML (which browsers
+    draw), not TeX for a MathJax from a CDN."""
+    root = graded[0]
+    pages = sorted((root / "feedback").glob(f"*/{ASSIGNMENT}/*.html"))
+    assert pages, "no feedback was written"
+    for page in pages:
+        text = page.read_text()
+        loads = [url for url in re.findall(r"<(?:script|link|img|iframe)\b[^>]*?\b(?:src|href)=[\"']?([^\"' >]+)", text)
+                 if not url.startswith("data:")]
+        assert not loads, f"{page.relative_to(root)} loads {loads}"
+        assert "<math" in text and "MathJax" not in text, f"{page.relative_to(root)}: math not as MathML"
+
+
 def test_submitted_files_are_not_changed(graded):
     root, rows, log, blank = graded
     assert (root / "submitted" / "bad_invalid_json" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb").stat().st_size == 5000
