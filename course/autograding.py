@@ -60,11 +60,11 @@ class GradingExecute(Execute):
         4096, help="Address-space limit of the grading kernel in MiB (0: no limit)."
     ).tag(config=True)
 
-    _socket_dir = None
-
     start_attempts = Integer(
-        2, help="Kernels started before a notebook whose kernel does not start is given up."
+        2, help="Times a notebook's kernel is started before its grading is given up."
     ).tag(config=True)
+
+    _socket_dir = None  # of the current kernel's Unix sockets
 
     def preprocess(self, nb, resources=None, km=None):
         for attempt in range(1, self.start_attempts + 1):
