@@ -99,6 +99,19 @@ def _stored_output(solved, size):
     return nb
 
 
+def _metadata(solved, gid, **changes):
+    """``solved`` with the grading metadata of cell ``gid`` changed (a key given None is removed),
+    as the "Create Assignment" panel of a student's JupyterLab can change it."""
+    nb = nbformat.from_dict(json.loads(json.dumps(solved)))
+    info = _cell(nb, gid).metadata.nbgrader
+    for key, value in changes.items():
+        if value is None:
+            del info[key]
+        else:
+            info[key] = value
+    return nb
+
+
 def _json(nb, **changes) -> bytes:
     data = json.loads(nbformat.writes(nb))
     data.update(changes)
@@ -127,6 +140,8 @@ def bad_submissions(solved, blank) -> dict:
         "prints_50mb": _append(solved, ex[0], "print('x' * 50_000_000)"),
         "stored_50mb_output": _stored_output(solved, 50_000_000),
         "out_of_order": _out_of_order(solved, ex[0]),
+        "changed_metadata": _metadata(solved, tests[0], points="lots", schema_version=99),
+        "unmarked_test_cell": _metadata(solved, tests[1], grade_id=None),
     }
     subs = dict(notebooks)
     text = nbformat.writes(solved).encode()

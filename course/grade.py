@@ -11,9 +11,10 @@ For every submission in nbgrader's layout ``submitted/<student>/<assignment>/``:
    ``build/release/``, so that ``notebooks/`` is left alone).
 2. A submission not graded yet, or changed since, is checked and copied to
    ``build/grading/submitted/`` (the student's own files are never changed): a renamed
-   notebook is taken under its right name; a missing or unreadable one (empty, not
-   JSON, a format nbformat cannot read) is replaced by the blank student version, so
-   that it scores 0; what the grader noticed goes into a note cell at the top.
+   notebook is taken under its right name; changed grading metadata is restored from
+   the blank version; a missing or unreadable one (empty, not JSON, a format nbformat
+   cannot read) is replaced by the blank student version, so that it scores 0; what the
+   grader noticed goes into a note cell at the top.
 3. ``nbgrader autograde`` and ``nbgrader generate_feedback`` for that one submission,
    in one of ``--jobs`` worker processes; the limits and checks of ``nbgrader_config.py``
    apply (see ``course/autograding.py``).
@@ -181,6 +182,30 @@ def _check_cells(nb, blank, notes: list[str]) -> None:
         notes.append("the cells had been run out of order: the grader ran them top to bottom in a fresh kernel")
 
 
+def _restore_metadata(nb, blank, notes: list[str]) -> None:
+    """Give each cell the grading metadata the blank version has for its grade id.
+
+    nbgrader gives up on a whole notebook when one cell's metadata is malformed (a points
+    value that is not a number, a newer schema version, a grade cell with no id), which
+    would score the student's work 0. A cell whose metadata names no cell of the
+    assignment becomes an ordinary cell; a test cell that thereby goes missing is put back.
+    """
+    known = {gid: c.metadata["nbgrader"] for c in blank.cells if (gid := grade_id(c))}
+    for n, cell in enumerate(nb.cells, start=1):
+        info = cell.metadata.get("nbgrader")
+        if info is None:
+            continue
+        gid = info.get("grade_id") if isinstance(info, dict) else None
+        if gid in known:
+            if info != known[gid]:
+                cell.metadata["nbgrader"] = json.loads(json.dumps(known[gid]))
+                notes.append(f"the grading metadata of cell {gid} had been changed: the grader restored it")
+        else:
+            del cell.metadata["nbgrader"]
+            notes.append(f"cell {n} carried grading metadata of no cell in the assignment"
+                         + (f" ({gid})" if isinstance(gid, str) else "") + ": the grader took it as an ordinary cell")
+
+
 def _note_cell(sub: Submission):
     if sub.failed:
         text = (f"**This submission could not be graded: {sub.notes[0]}.** The grader graded the blank "
@@ -221,6 +246,7 @@ def prepare(root: Path, sub: Submission, notebooks: list[str]) -> None:
             if path.stat().st_size > 20 << 20:
                 sub.notes.append(f"{path.name} held {path.stat().st_size >> 20} MB, mostly outputs: "
                                  "the grader cleared them")
+            _restore_metadata(nb, blank, sub.notes)
             _check_cells(nb, blank, sub.notes)
         else:
             sub.notes.insert(0, reason)

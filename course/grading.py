@@ -13,7 +13,8 @@ from .build import clean_source
 
 
 def grade_id(cell) -> str | None:
-    return cell.metadata.get("nbgrader", {}).get("grade_id")
+    info = cell.metadata.get("nbgrader")
+    return info.get("grade_id") if isinstance(info, dict) else None
 
 
 def fill_solutions(student_nb, source_nb):

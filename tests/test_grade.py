@@ -81,6 +81,8 @@ def _expected(blank):
         "bad_prints_50mb": (full, GRADED, ""),
         "bad_stored_50mb_output": (full, GRADED, "the grader cleared them"),
         "bad_out_of_order": (full - p[0], GRADED, "run out of order"),
+        "bad_changed_metadata": (full, GRADED, "had been changed: the grader restored it"),
+        "bad_unmarked_test_cell": (full, GRADED, "took it as an ordinary cell"),
         "bad_renamed": (full, GRADED, "submitted as my_answers.ipynb"),
         "bad_missing": (0, FAILED, "there is no"),
         "bad_empty_file": (0, FAILED, "empty file"),
