@@ -118,6 +118,13 @@ def _json(nb, **changes) -> bytes:
     return json.dumps(data).encode()
 
 
+def _malformed(solved) -> bytes:
+    """``solved`` with a cell whose source is a number: nbformat reads it, nbgrader gives up."""
+    data = json.loads(nbformat.writes(solved))
+    data["cells"][2]["source"] = 5
+    return json.dumps(data).encode()
+
+
 def bad_submissions(solved, blank) -> dict:
     """``{kind: content}`` for :func:`write_submission`: one submission of a notebook per way
     to break grading. Needs at least four exercises."""
@@ -152,6 +159,7 @@ def bad_submissions(solved, blank) -> dict:
         "invalid_json": (None, text[:5000]),
         "newer_minor_format": (None, _json(solved, nbformat_minor=99)),
         "newer_major_format": (None, _json(solved, nbformat=5, nbformat_minor=0)),
+        "malformed_cell": (None, _malformed(solved)),
     })
     return subs
 

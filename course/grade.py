@@ -9,7 +9,8 @@ For every submission in nbgrader's layout ``submitted/<student>/<assignment>/``:
 
 1. The gradebook learns the assignment (``nbgrader generate_assignment`` into
    ``build/release/``, so that ``notebooks/`` is left alone).
-2. A submission not graded yet, or changed since, is checked and copied to
+2. A submission not graded yet, changed since, or that nbgrader could not grade last
+   time, is checked and copied to
    ``build/grading/submitted/`` (the student's own files are never changed): a renamed
    notebook is taken under its right name; changed grading metadata is restored from
    the blank version; a missing or unreadable one (empty, not JSON, a format nbformat
@@ -64,6 +65,7 @@ class Submission:
     assignment: str
     notes: list[str] = field(default_factory=list)
     failed: bool = False  # the notebook could not be read: the blank version is graded instead
+    retry: bool = False  # nbgrader could not grade it: the next run tries again
     fingerprint: str = ""  # of the submitted files, when the run found them
 
     def folder(self, root: Path, step: str = "submitted") -> Path:
@@ -379,8 +381,9 @@ def grade(root: Path, names: list[str] | None = None, students: list[str] | None
             except Exception as err:  # noqa: BLE001 - a worker that died fails one submission
                 result = {"success": False, "error": f"the grading process failed: {err!r}", "seconds": 0}
             if not result["success"]:
-                sub.notes.insert(0, "nbgrader could not grade it: " + _last_line(result.get("error", "")))
-                sub.failed = True
+                sub.notes.insert(0, "nbgrader could not grade it: " + _last_line(result.get("error", ""))
+                                 + " (the next run of the grader tries again)")
+                sub.failed = sub.retry = True
                 # Grade the blank notebook in its place: a score of 0 and feedback that says why.
                 prepare(root, sub, notebooks[sub.assignment])
                 _init_worker(config)
@@ -388,7 +391,7 @@ def grade(root: Path, names: list[str] | None = None, students: list[str] | None
             if result.get("feedback_error"):
                 sub.notes.append("no feedback could be made: " + result["feedback_error"])
             record = outcome(root, sub, notebooks[sub.assignment])
-            record.update(fingerprint=sub.fingerprint, seconds=round(result["seconds"], 2))
+            record.update(fingerprint=sub.fingerprint, seconds=round(result["seconds"], 2), retry=sub.retry)
             write_status(root, sub, record)
             records.append(record)
             print(_progress(done, len(subs), record), file=out, flush=True)
@@ -407,7 +410,7 @@ def _add_students(root: Path, students: set[str]) -> None:
 
 def _up_to_date(root: Path, sub: Submission) -> bool:
     record = read_status(root, sub.student, sub.assignment)
-    return record is not None and record.get("fingerprint") == sub.fingerprint
+    return record is not None and record.get("fingerprint") == sub.fingerprint and not record.get("retry")
 
 
 def _score(record) -> str:

@@ -89,6 +89,7 @@ def _expected(blank):
         "bad_invalid_json": (0, FAILED, "not valid JSON"),
         "bad_newer_minor_format": (full, GRADED, "format 4.99"),
         "bad_newer_major_format": (0, FAILED, "Unsupported nbformat version 5"),
+        "bad_malformed_cell": (0, FAILED, "nbgrader could not grade it"),
     }
 
 
@@ -184,12 +185,15 @@ def test_summary_marks_what_needs_a_look(graded):
 
 
 def test_a_late_submission_is_graded_alone_and_the_rest_kept(graded):
+    """... with the one that nbgrader could not grade, which is tried again."""
     root, rows, log, blank = graded
-    before = {s: (root / "autograded" / s / ASSIGNMENT / "grading.json").stat().st_mtime_ns for s in rows}
+    retried = ["bad_malformed_cell"]
+    kept = [s for s in rows if s not in retried]
+    before = {s: (root / "autograded" / s / ASSIGNMENT / "grading.json").stat().st_mtime_ns for s in kept}
     shutil.copytree(root / "submitted" / "ada", root / "submitted" / "late_lee")
     records, log = _grade(root)
-    assert [r["student"] for r in records] == ["late_lee"], log
-    after = {s: (root / "autograded" / s / ASSIGNMENT / "grading.json").stat().st_mtime_ns for s in rows}
+    assert sorted(r["student"] for r in records) == sorted(["late_lee", *retried]), log
+    after = {s: (root / "autograded" / s / ASSIGNMENT / "grading.json").stat().st_mtime_ns for s in kept}
     assert after == before, "re-grading touched submissions that had not changed"
     again = {r["student_id"]: r for r in export_csv(root, root / "grades.csv")}
     assert again.pop("late_lee")["score"] == rows["ada"]["score"]
