@@ -160,6 +160,8 @@ def bad_submissions(solved, blank) -> dict:
         "newer_minor_format": (None, _json(solved, nbformat_minor=99)),
         "newer_major_format": (None, _json(solved, nbformat=5, nbformat_minor=0)),
         "malformed_cell": (None, _malformed(solved)),
+        "invalid_cell_id": (None, _json(solved, cells=[{**c, "id": f"cell {i}!"} for i, c in
+                                                       enumerate(json.loads(nbformat.writes(solved))["cells"])])),
     })
     return subs
 

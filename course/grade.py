@@ -13,7 +13,7 @@ For every submission in nbgrader's layout ``submitted/<student>/<assignment>/``:
    time, is checked and copied to
    ``build/grading/submitted/`` (the student's own files are never changed): a renamed
    notebook is taken under its right name; changed grading metadata is restored from
-   the blank version; a missing or unreadable one (empty, not JSON, a format nbformat
+   the blank version, invalid cell ids are replaced; a missing or unreadable one (empty, not JSON, a format nbformat
    cannot read) is replaced by the blank student version, so that it scores 0; what the
    grader noticed goes into a note cell at the top.
 3. ``nbgrader autograde`` and ``nbgrader generate_feedback`` for that one submission,
@@ -29,6 +29,7 @@ import argparse
 import hashlib
 import json
 import os
+import re
 import shutil
 import sys
 import time
@@ -38,6 +39,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import nbformat
+from nbformat.v4.nbbase import random_cell_id
 from nbformat.v4 import new_markdown_cell
 
 from . import ROOT
@@ -184,6 +186,18 @@ def _check_cells(nb, blank, notes: list[str]) -> None:
         notes.append("the cells had been run out of order: the grader ran them top to bottom in a fresh kernel")
 
 
+VALID_CELL_ID = re.compile(r"[a-zA-Z0-9_-]{1,64}")  # nbformat 4.5's rule, which nbgrader enforces
+
+
+def _repair_cell_ids(nb, notes: list[str]) -> None:
+    """New ids for cells whose id nbformat would reject (nbgrader gives up on the notebook)."""
+    bad = [c for c in nb.cells if "id" in c and not (isinstance(c.id, str) and VALID_CELL_ID.fullmatch(c.id))]
+    for cell in bad:
+        cell.id = random_cell_id()
+    if bad:
+        notes.append(f"{len(bad)} cell id(s) were not valid notebook cell ids: the grader gave those cells new ones")
+
+
 def _restore_metadata(nb, blank, notes: list[str]) -> None:
     """Give each cell the grading metadata the blank version has for its grade id.
 
@@ -248,6 +262,7 @@ def prepare(root: Path, sub: Submission, notebooks: list[str]) -> None:
             if path.stat().st_size > 20 << 20:
                 sub.notes.append(f"{path.name} held {path.stat().st_size >> 20} MB, mostly outputs: "
                                  "the grader cleared them")
+            _repair_cell_ids(nb, sub.notes)
             _restore_metadata(nb, blank, sub.notes)
             _check_cells(nb, blank, sub.notes)
         else:

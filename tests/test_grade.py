@@ -90,6 +90,7 @@ def _expected(blank):
         "bad_newer_minor_format": (full, GRADED, "format 4.99"),
         "bad_newer_major_format": (0, FAILED, "Unsupported nbformat version 5"),
         "bad_malformed_cell": (0, FAILED, "nbgrader could not grade it"),
+        "bad_invalid_cell_id": (full, GRADED, "were not valid notebook cell ids"),
     }
 
 
