@@ -102,7 +102,7 @@ def _stored_output(solved, size):
 def _metadata(solved, gid, **changes):
     """``solved`` with the grading metadata of cell ``gid`` changed (a key given None is removed),
     as the "Create Assignment" panel of a student's JupyterLab can change it."""
-    nb = nbformat.from_dict(json.loads(json.dumps(solved)))
+    nb = nbformat.from_dict(solved)  # a copy
     info = _cell(nb, gid).metadata.nbgrader
     for key, value in changes.items():
         if value is None:
@@ -118,10 +118,12 @@ def _json(nb, **changes) -> bytes:
     return json.dumps(data).encode()
 
 
-def _malformed(solved) -> bytes:
-    """``solved`` with a cell whose source is a number: nbformat reads it, nbgrader gives up."""
-    data = json.loads(nbformat.writes(solved))
-    data["cells"][2]["source"] = 5
+def _raw_cells(nb, **changes) -> bytes:
+    """``nb`` as JSON with cell i's ``key`` set to ``changes[key](i)`` (None: left as it is),
+    in ways nbformat would not write itself."""
+    data = json.loads(nbformat.writes(nb))
+    for i, cell in enumerate(data["cells"]):
+        cell.update({key: v for key, value in changes.items() if (v := value(i)) is not None})
     return json.dumps(data).encode()
 
 
@@ -159,9 +161,9 @@ def bad_submissions(solved, blank) -> dict:
         "invalid_json": (None, text[:5000]),
         "newer_minor_format": (None, _json(solved, nbformat_minor=99)),
         "newer_major_format": (None, _json(solved, nbformat=5, nbformat_minor=0)),
-        "malformed_cell": (None, _malformed(solved)),
-        "invalid_cell_id": (None, _json(solved, cells=[{**c, "id": f"cell {i}!"} for i, c in
-                                                       enumerate(json.loads(nbformat.writes(solved))["cells"])])),
+        # nbformat reads a cell whose source is a number; nbgrader gives up on the notebook.
+        "malformed_cell": (None, _raw_cells(solved, source=lambda i: 5 if i == 2 else None)),
+        "invalid_cell_id": (None, _raw_cells(solved, id=lambda i: f"cell {i}!")),
     })
     return subs
 

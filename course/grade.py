@@ -13,9 +13,9 @@ For every submission in nbgrader's layout ``submitted/<student>/<assignment>/``:
    time, is checked and copied to
    ``build/grading/submitted/`` (the student's own files are never changed): a renamed
    notebook is taken under its right name; changed grading metadata is restored from
-   the blank version, invalid cell ids are replaced; a missing or unreadable one (empty, not JSON, a format nbformat
-   cannot read) is replaced by the blank student version, so that it scores 0; what the
-   grader noticed goes into a note cell at the top.
+   the blank version and invalid cell ids are replaced; a missing or unreadable one
+   (empty, not JSON, a format nbformat cannot read) is replaced by the blank student
+   version, so that it scores 0; what the grader noticed goes into a note cell at the top.
 3. ``nbgrader autograde`` and ``nbgrader generate_feedback`` for that one submission,
    in one of ``--jobs`` worker processes; the limits and checks of ``nbgrader_config.py``
    apply (see ``course/autograding.py``).
@@ -208,18 +208,17 @@ def _restore_metadata(nb, blank, notes: list[str]) -> None:
     """
     known = {gid: c.metadata["nbgrader"] for c in blank.cells if (gid := grade_id(c))}
     for n, cell in enumerate(nb.cells, start=1):
-        info = cell.metadata.get("nbgrader")
-        if info is None:
+        if "nbgrader" not in cell.metadata:
             continue
-        gid = info.get("grade_id") if isinstance(info, dict) else None
+        gid = grade_id(cell)
         if gid in known:
-            if info != known[gid]:
-                cell.metadata["nbgrader"] = json.loads(json.dumps(known[gid]))
+            if cell.metadata.nbgrader != known[gid]:
+                cell.metadata.nbgrader = nbformat.from_dict(known[gid])  # a copy
                 notes.append(f"the grading metadata of cell {gid} had been changed: the grader restored it")
         else:
             del cell.metadata["nbgrader"]
             notes.append(f"cell {n} carried grading metadata of no cell in the assignment"
-                         + (f" ({gid})" if isinstance(gid, str) else "") + ": the grader took it as an ordinary cell")
+                         + (f" ({gid})" if gid else "") + ": the grader took it as an ordinary cell")
 
 
 def _note_cell(sub: Submission):
