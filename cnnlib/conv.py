@@ -842,14 +842,14 @@ def conv_transpose2d(x, w, b=None, stride=1, padding=0, output_padding=0, dilati
     """
     x, w, b, geo = _conv_transpose2d_args(x, w, b, stride, padding, output_padding, dilation)
     if geo.stride == (1, 1):
-        direct = _as_correlation(x, w, geo)
-        if direct is not None and _uses_row_products(direct[0].shape, direct[1], x.dtype):
-            return _conv2d_per_row(x, direct[0], b, direct[1])
+        flipped, direct = _as_correlation(x, w, geo)
+        if direct is not None and _uses_row_products(flipped.shape, direct, x.dtype):
+            return _conv2d_per_row(x, flipped, b, direct)
     return _conv_transpose2d(x, w, b, geo)
 
 
 def _as_correlation(x, w, geo):
-    """A stride-1 transposed convolution as a direct one: (kernel, geometry), or None.
+    """A stride-1 transposed convolution as a direct one: (kernel, geometry), or (None, None).
 
     y[o, a] = sum over taps i of x[a + p - i*d] w[:, o, i] is a correlation of x with the
     flipped kernel, transposed to (C_out, C_in, kh, kw), on x padded by d(k - 1) - p before
@@ -859,10 +859,9 @@ def _as_correlation(x, w, geo):
     pads = []
     for n_in, n_out, k, d, (p, _) in zip(x.shape[2:], geo.in_size, geo.kernel, geo.dilation, geo.pads):
         before = d * (k - 1) - p
-        after = n_out - n_in + d * (k - 1) - before
-        if before < 0 or after < 0:
-            return None
-        pads.append((before, after))
+        if before < 0:
+            return None, None
+        pads.append((before, n_out - n_in + d * (k - 1) - before))  # before + output_padding
     flipped = w[:, :, ::-1, ::-1].transpose(1, 0, 2, 3)
     return flipped, _Geometry(x.shape[2:], geo.kernel, (1, 1), geo.dilation, tuple(pads), geo.in_size)
 
