@@ -3,7 +3,8 @@
 The functions here raise ``AssertionError`` with a message that says what was
 expected, what came out and, where given, a hint about the likely mistake. ``forbid``
 makes library functions unavailable while a hidden test runs, so that an exercise is
-graded on the student's own code. ``watch`` records NumPy's and cnnlib's functions so
+graded on the student's own code; ``use_reference`` swaps in reference answers of the
+earlier exercises a later one calls, so that one mistake costs points once. ``watch`` records NumPy's and cnnlib's functions so
 that the grader can tell when a notebook replaced one of them.
 """
 from __future__ import annotations
@@ -15,6 +16,8 @@ import sys
 import types
 
 import numpy as np
+
+from . import conv as _conv, nn as _nn, pool as _pool, shapes as _shapes
 
 # Bound at import time: a later monkeypatch of numpy does not change what these use.
 _asarray, _isclose, _isfinite, _abs, _argmax = np.asarray, np.isclose, np.isfinite, np.abs, np.argmax
@@ -58,46 +61,260 @@ def check_equal(actual, expected, name="value", hint=""):
         _fail(f"{name}: expected {expected!r}, got {actual!r}", hint)
 
 
+# ---------------------------------------------------------------------------
+# Grading one exercise at a time: forbidden shortcuts and reference answers
+# ---------------------------------------------------------------------------
+
+# Code in these packages may call a forbidden function: the library's own functions keep
+# working (cnnlib.conv2d calls conv2d_forward), and so do the references below.
+_LIBRARY = ("cnnlib", "numpy", "scipy")
+
+_NUMPY_CONVOLUTIONS = ("numpy.correlate", "numpy.convolve", "numpy.polymul")
+_SCIPY_CONVOLUTIONS = (
+    "scipy.signal.correlate", "scipy.signal.convolve", "scipy.signal.correlate2d",
+    "scipy.signal.convolve2d", "scipy.signal.fftconvolve", "scipy.signal.oaconvolve",
+    "scipy.signal.lfilter", "scipy.ndimage.correlate", "scipy.ndimage.convolve",
+    "scipy.ndimage.correlate1d", "scipy.ndimage.convolve1d", "scipy.ndimage.uniform_filter",
+)
+_CNNLIB_TRANSPOSED = (
+    "cnnlib.conv_transpose2d", "cnnlib.conv_transpose2d_forward", "cnnlib.conv_transpose2d_backward",
+    "cnnlib.conv2d_backward", "cnnlib.conv2d_matrix", "cnnlib.nn.ConvTranspose2d",
+)
+_CNNLIB_CONVOLUTIONS = (
+    "cnnlib.correlate2d", "cnnlib.convolve2d", "cnnlib.conv1d", "cnnlib.conv2d", "cnnlib.conv2d_forward",
+    "cnnlib.nn.Conv2d", *_CNNLIB_TRANSPOSED,
+)
+_SCIPY_POOLING = ("scipy.ndimage.maximum_filter", "scipy.ndimage.maximum_filter1d",
+                  "scipy.ndimage.uniform_filter", "scipy.ndimage.uniform_filter1d")
+_CNNLIB_POOLING = tuple(f"cnnlib.{kind}_pool2d{part}" for kind in ("max", "avg", "lp", "adaptive_avg", "adaptive_max")
+                        for part in ("", "_forward", "_backward")) + (
+    "cnnlib.global_avg_pool2d", "cnnlib.global_max_pool2d", "cnnlib.nn.MaxPool2d", "cnnlib.nn.AvgPool2d",
+    "cnnlib.nn.AdaptiveAvgPool2d", "cnnlib.nn.AdaptiveMaxPool2d", "cnnlib.nn.GlobalAvgPool2d")
+
+#: Named families of functions that do the same job, for ``forbid("convolution")``.
+FAMILIES = {
+    "numpy_convolution": _NUMPY_CONVOLUTIONS,
+    "scipy_convolution": _SCIPY_CONVOLUTIONS,
+    "cnnlib_convolution": _CNNLIB_CONVOLUTIONS,
+    "cnnlib_transposed": _CNNLIB_TRANSPOSED,
+    "convolution": _NUMPY_CONVOLUTIONS + _SCIPY_CONVOLUTIONS + _CNNLIB_CONVOLUTIONS,
+    "pooling": _CNNLIB_POOLING + _SCIPY_POOLING,
+    "output_size": ("cnnlib.conv_output_size", "cnnlib.conv_transpose_output_size", "cnnlib.receptive_field"),
+}
+
+
 def _resolve(target):
+    """The object a dotted name such as ``"scipy.signal.correlate2d"`` names."""
     module_name, _, attr = target.rpartition(".")
-    return importlib.import_module(module_name), attr
+    try:
+        return getattr(importlib.import_module(module_name), attr)
+    except (ImportError, AttributeError):
+        # "cnnlib.nn.Conv2d": the module is cnnlib.nn; "numpy.lib.x.y": import as far as possible.
+        head, _, rest = module_name.rpartition(".")
+        if not head:
+            raise
+        return getattr(_resolve(f"{head}.{rest}"), attr)
+
+
+def _targets(targets):
+    """``{id: (object, shown name)}`` for the dotted names, family names and objects in ``targets``."""
+    found = {}
+    for target in targets:
+        if isinstance(target, str) and "." not in target:
+            if target not in FAMILIES:
+                raise KeyError(f"forbid: no family {target!r}; families: {', '.join(FAMILIES)}")
+            for name in FAMILIES[target]:
+                try:
+                    obj = _resolve(name)
+                except (ImportError, AttributeError):  # e.g. SciPy not installed: nothing to forbid
+                    continue
+                found.setdefault(id(obj), (obj, name))
+        elif isinstance(target, str):
+            obj = _resolve(target)
+            found.setdefault(id(obj), (obj, target))
+        elif callable(target):
+            module = getattr(target, "__module__", None) or ""
+            name = getattr(target, "__qualname__", None) or repr(target)
+            shown = f"your {name}" if module == "__main__" else f"{module}.{name}"
+            found.setdefault(id(target), (target, shown))
+        else:
+            raise TypeError(f"forbid: {target!r} is neither a name nor a function")
+    return found
+
+
+def _called_by_library(depth):
+    """Whether the code ``depth`` frames up belongs to cnnlib, NumPy or SciPy."""
+    caller = sys._getframe(depth + 1).f_globals.get("__name__") or ""
+    return caller.split(".")[0] in _LIBRARY
+
+
+def _refusal(shown, why):
+    message = f"this exercise asks for your own implementation, but it called {shown}()"
+    return AssertionError(f"{message}: {why}" if why else message)
+
+
+def _refusing_function(original, shown, why):
+    def refuse(*args, **kwargs):
+        if _called_by_library(1):
+            return original(*args, **kwargs)
+        raise _refusal(shown, why)
+    refuse.__name__ = refuse.__qualname__ = getattr(original, "__name__", "refuse")
+    refuse.__doc__ = f"Forbidden in this test: {shown}."
+    return refuse
+
+
+def _refusing_init(original_init, shown, why):
+    def __init__(self, *args, **kwargs):
+        if _called_by_library(1):
+            return original_init(self, *args, **kwargs)
+        raise _refusal(shown, why)
+    return __init__
+
+
+def _library_modules(extra_roots=()):
+    roots = set(_LIBRARY) | set(extra_roots)
+    return [m for name, m in list(sys.modules.items())
+            if m is not None and name.split(".")[0] in roots and isinstance(m, types.ModuleType)]
 
 
 @contextlib.contextmanager
-def forbid(*targets, namespace=None):
-    """Make the functions named by ``targets`` raise while the block runs.
+def forbid(*targets, namespace=None, why=""):
+    """Make the functions in ``targets`` raise ``AssertionError`` when the notebook calls them.
 
-    ``targets`` are dotted names such as ``"cnnlib.conv2d"`` or
-    ``"scipy.signal.correlate2d"``. Every module attribute and every name in
-    ``namespace`` (pass the notebook's ``globals()``) bound to one of those functions
-    is replaced for the duration, then restored.
+    ``targets`` are dotted names (``"scipy.signal.correlate2d"``, ``"cnnlib.conv2d"``),
+    family names from :data:`FAMILIES` (``"convolution"``: cnnlib's, NumPy's and SciPy's
+    ways to compute a convolution), or objects (the notebook's own ``zero_insert``).
+    A function is forbidden by identity: every name bound to it in a loaded cnnlib,
+    NumPy or SciPy module, and in ``namespace`` (pass the notebook's ``globals()``), is
+    replaced for the duration, so ``cnnlib.conv.conv2d`` is as forbidden as
+    ``cnnlib.conv2d``. A class is forbidden by refusing its construction. Calls from
+    library code itself still work (``cnnlib.conv2d`` may call ``conv2d_forward``), so
+    the test can allow one function and forbid another. ``why`` ends the message.
+    Everything is restored on leaving the block, also when it raises.
     """
-    originals = {}
-    for target in targets:
-        module, attr = _resolve(target)
-        originals[(module, attr)] = getattr(module, attr)
-    banned = {id(f): name for (_, name), f in originals.items()}
-
-    def stand_in(name):
-        def refuse(*args, **kwargs):
-            raise AssertionError(
-                f"this exercise asks for your own implementation, but it called {name}()")
-        return refuse
-
-    patched_ns = {}
-    if namespace is not None:
-        patched_ns = {k: v for k, v in namespace.items() if id(v) in banned}
+    found = _targets(targets)
+    functions = {i: (obj, shown) for i, (obj, shown) in found.items() if not isinstance(obj, type)}
+    classes = [(obj, shown) for obj, shown in found.values() if isinstance(obj, type)]
+    stand_ins = {i: _refusing_function(obj, shown, why) for i, (obj, shown) in functions.items()}
+    roots = {(getattr(obj, "__module__", None) or "").split(".")[0] for obj, _ in found.values()}
+    undo = []
     try:
-        for (module, attr) in originals:
-            setattr(module, attr, stand_in(attr))
-        for k, v in patched_ns.items():
-            namespace[k] = stand_in(banned[id(v)])
+        if stand_ins:
+            for module in _library_modules(roots - {"__main__", "builtins", ""}):
+                for attr, value in list(vars(module).items()):
+                    if id(value) in stand_ins and value is functions[id(value)][0]:
+                        undo.append((setattr, module, attr, value))
+                        setattr(module, attr, stand_ins[id(value)])
+            if namespace is not None:
+                for name, value in list(namespace.items()):
+                    if id(value) in stand_ins and value is functions[id(value)][0]:
+                        undo.append((namespace.__setitem__, name, value))
+                        namespace[name] = stand_ins[id(value)]
+        for cls, shown in classes:
+            if "__init__" in vars(cls):
+                undo.append((setattr, cls, "__init__", vars(cls)["__init__"]))
+            else:
+                undo.append((delattr, cls, "__init__"))
+            cls.__init__ = _refusing_init(cls.__init__, shown, why)
         yield
     finally:
-        for (module, attr), f in originals.items():
-            setattr(module, attr, f)
-        if namespace is not None:
-            namespace.update(patched_ns)
+        for action, *args in reversed(undo):
+            action(*args)
+
+
+# References call the library through its modules: inside ``forbid`` they still work,
+# because calls from cnnlib are let through.
+
+def _ref_correlate2d_valid(image, kernel):
+    return _conv.correlate2d(image, kernel, mode="valid")
+
+
+def _ref_circular_conv2d(x, w):
+    w = _asarray(w, dtype=float)
+    kh, kw = w.shape
+    pads = (((kh - 1) // 2, kh // 2), ((kw - 1) // 2, kw // 2))
+    return _conv.correlate2d(np.pad(_asarray(x, dtype=float), pads, mode="wrap"), w)
+
+
+def _ref_pool1d(x, width, stride=1, mode="max"):
+    x = _asarray(x, dtype=float)[None, :, None, :]
+    if mode == "l2":
+        return _pool.lp_pool2d(x, 2, (1, width), stride=(1, stride))[0, :, 0, :]
+    pooling = {"max": _pool.max_pool2d, "avg": _pool.avg_pool2d}[mode]
+    return pooling(x, (1, width), stride=(1, stride))[0, :, 0, :]
+
+
+def _ref_zero_insert(x, stride):
+    x = _asarray(x, dtype=float)
+    return _conv.conv_transpose2d(x[:, None], np.ones((1, 1, 1, 1)), stride=stride)[:, 0]
+
+
+def _ref_one_hot_grad(scores_shape, target):
+    n, k = scores_shape
+    return np.eye(k)[np.broadcast_to(_asarray(target), (n,))]
+
+
+def _ref_reduce_channels(grad, how="max"):
+    magnitude = _abs(_asarray(grad, dtype=float))
+    return magnitude.max(axis=1) if how == "max" else magnitude.mean(axis=1)
+
+
+def _ref_conv_layer_cost(W, H, C, K, kw, kh, sw=1, sh=1):
+    w_out, h_out = _shapes.conv_output_size(W, kw, stride=sw), _shapes.conv_output_size(H, kh, stride=sh)
+    weights = K * kw * kh * C
+    return {"output": (w_out, h_out, K), "weights": weights, "biases": K, "mult_adds": w_out * h_out * weights}
+
+
+def _ref_dense_layer_cost(in_shape, out_shape):
+    n_in, n_out = int(np.prod(in_shape)), int(np.prod(out_shape))
+    return {"weights": n_in * n_out, "biases": n_out, "mult_adds": n_in * n_out}
+
+
+class _RefResidualBlock(_nn.Residual):
+    """The reference ``ResidualBlock``: cnnlib's ``Residual`` under the exercise's name."""
+
+
+_RefResidualBlock.__name__ = _RefResidualBlock.__qualname__ = "ResidualBlock"
+
+#: Reference answers of the exercises that later exercises build on, by their names in the notebooks.
+REFERENCES = {
+    "correlate2d_valid": _ref_correlate2d_valid,
+    "circular_conv2d": _ref_circular_conv2d,
+    "pool1d": _ref_pool1d,
+    "zero_insert": _ref_zero_insert,
+    "one_hot_grad": _ref_one_hot_grad,
+    "reduce_channels": _ref_reduce_channels,
+    "conv_layer_cost": _ref_conv_layer_cost,
+    "dense_layer_cost": _ref_dense_layer_cost,
+    "ResidualBlock": _RefResidualBlock,
+}
+
+
+@contextlib.contextmanager
+def use_reference(namespace, *names, **references):
+    """Run the block with reference versions of earlier exercises in ``namespace``.
+
+    ``names`` are exercises listed in :data:`REFERENCES` (``use_reference(globals(),
+    "zero_insert")``); ``references`` give others by keyword (``zero_insert=my_ref``).
+    A later exercise that calls an earlier one is then graded on its own work: a
+    mistake in ``zero_insert`` costs the points of ``zero_insert`` only. The notebook's
+    own versions are put back on leaving the block, also when it raises.
+    """
+    for name in names:
+        if name not in REFERENCES:
+            raise KeyError(f"use_reference: no reference for {name!r}; known: {', '.join(REFERENCES)}")
+        references.setdefault(name, REFERENCES[name])
+    missing = object()
+    saved = {name: namespace.get(name, missing) for name in references}
+    try:
+        namespace.update(references)
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is missing:
+                namespace.pop(name, None)
+            else:
+                namespace[name] = value
 
 
 # ---------------------------------------------------------------------------
@@ -105,7 +322,7 @@ def forbid(*targets, namespace=None):
 # ---------------------------------------------------------------------------
 
 _WATCHED_NUMPY = ("numpy", "numpy.testing", "numpy.linalg", "numpy.random")
-_CHECKS = ("check_shape", "check_close", "check_equal", "forbid")
+_CHECKS = ("check_shape", "check_close", "check_equal", "forbid", "use_reference")
 
 
 def _fingerprint(obj):

@@ -1,0 +1,203 @@
+"""cnnlib.testing's grading helpers: ``forbid`` by identity, ``use_reference``, and their
+peace with the tamper check ``watch``.
+
+A notebook is simulated by a namespace whose ``__name__`` is ``"__main__"``: code
+executed in it is the student's code, which ``forbid`` refuses, while code in cnnlib,
+NumPy and SciPy may still call a forbidden function.
+"""
+import numpy as np
+import pytest
+import scipy.ndimage
+import scipy.signal
+import scipy.signal._signaltools
+
+import cnnlib
+import cnnlib.conv
+import cnnlib.nn
+from cnnlib.testing import FAMILIES, REFERENCES, _resolve, forbid, use_reference, watch
+
+
+def notebook(source):
+    """A namespace in which ``source`` was run as a notebook cell."""
+    ns = {"__name__": "__main__", "np": np, "cnnlib": cnnlib}
+    exec(compile(source, "<cell>", "exec"), ns)
+    return ns
+
+
+def refused(fn, *args, **kwargs):
+    with pytest.raises(AssertionError, match="your own implementation") as err:
+        fn(*args, **kwargs)
+    return str(err.value)
+
+
+X, W = np.arange(20.0).reshape(4, 5), np.array([[1.0, 2.0], [0.0, -1.0]])
+
+
+def test_every_alias_of_a_forbidden_function_refuses_the_notebook():
+    ns = notebook("from cnnlib.conv import conv2d as c2\n"
+                  "def via_alias(x, w): return c2(x, w)\n"
+                  "def via_submodule(x, w): return cnnlib.conv.conv2d(x, w)\n"
+                  "def via_package(x, w): return cnnlib.conv2d(x, w)\n")
+    x, w = X[None, None], W[None, None]
+    originals = (cnnlib.conv2d, cnnlib.conv.conv2d, ns["c2"])
+    with forbid("cnnlib.conv2d", namespace=ns):
+        for name in ("via_alias", "via_submodule", "via_package"):
+            message = refused(ns[name], x, w)
+            assert "cnnlib.conv2d()" in message
+    assert (cnnlib.conv2d, cnnlib.conv.conv2d, ns["c2"]) == originals
+    np.testing.assert_allclose(ns["via_alias"](x, w), cnnlib.conv2d(x, w))
+
+
+def test_library_code_may_still_call_a_forbidden_function():
+    ns = notebook("def mine(x): return cnnlib.max_pool2d_forward(x, 2)[0]\n"
+                  "def allowed(x): return cnnlib.max_pool2d(x, 2)\n")
+    x = X[None, None]
+    with forbid("cnnlib.max_pool2d_forward", namespace=ns):
+        refused(ns["mine"], x)
+        # cnnlib.max_pool2d calls max_pool2d_forward inside: it keeps working.
+        np.testing.assert_allclose(ns["allowed"](x), [[[[6, 8], [16, 18]]]])
+
+
+@pytest.mark.parametrize("call", [
+    "np.correlate(x[0], w[0], 'valid')", "np.convolve(x[0], w[0])", "np.polymul(x[0], w[0])",
+    "scipy.signal.correlate2d(x, w, 'valid')", "scipy.signal.convolve2d(x, w)",
+    "scipy.signal.correlate(x, w, 'valid')", "scipy.signal.fftconvolve(x, w)", "scipy.signal.oaconvolve(x, w)",
+    "scipy.signal._signaltools.correlate2d(x, w)", "scipy.ndimage.correlate(x, w)",
+    "scipy.ndimage.convolve1d(x[0], w[0])", "cnnlib.correlate2d(x, w)", "cnnlib.conv.convolve2d(x, w)",
+    "cnnlib.conv2d_forward(x[None, None], w[None, None])",
+    "cnnlib.conv_transpose2d(x[None, None], w[None, None])", "cnnlib.nn.Conv2d(1, 1, 2)",
+    "Conv2d(1, 1, 2)", "sig.correlate2d(x, w)", "c2d(x, w)",
+])
+def test_the_convolution_family_covers_numpy_scipy_and_cnnlib(call):
+    ns = notebook("import scipy.signal, scipy.ndimage, scipy.signal._signaltools\n"
+                  "import scipy.signal as sig\nfrom scipy.signal import correlate2d as c2d\n"
+                  "from cnnlib.nn import Conv2d\n"
+                  f"def shortcut(x, w): return {call}\n")
+    ns["shortcut"](X, W)  # works outside the block
+    with forbid("convolution", namespace=ns):
+        refused(ns["shortcut"], X, W)
+    ns["shortcut"](X, W)
+
+
+def test_a_forbidden_class_refuses_construction_but_stays_a_class():
+    layer = cnnlib.nn.Conv2d(1, 2, 3, rng=0)
+    had_init = "__init__" in vars(cnnlib.nn.Conv2d)
+    ns = notebook("from cnnlib.nn import Conv2d\n"
+                  "class Mine(Conv2d):\n    pass\n"
+                  "def build(): return Conv2d(1, 2, 3)\n")
+    with forbid("cnnlib.nn.Conv2d", namespace=ns):
+        refused(ns["build"])
+        refused(ns["Mine"], 1, 2, 3)
+        assert isinstance(layer, cnnlib.nn.Conv2d) and ns["Conv2d"] is cnnlib.nn.Conv2d
+        layer(np.zeros((1, 1, 5, 5), dtype=np.float32))   # existing layers still run
+        dense = cnnlib.nn.Linear(4, 2, rng=0)             # the library may build one itself
+        assert isinstance(cnnlib.fc_to_conv(dense, (1, 2, 2)), cnnlib.nn.Conv2d)
+    assert ("__init__" in vars(cnnlib.nn.Conv2d)) == had_init
+    assert ns["build"]().weight.shape == (2, 1, 3, 3)
+
+
+def test_the_notebooks_own_earlier_function_can_be_forbidden():
+    ns = notebook("def scatter(x): return x + 1\n"
+                  "def via_conv(x): return scatter(x)\n")
+    with forbid(ns["scatter"], namespace=ns, why="go by zero insertion and a convolution"):
+        message = refused(ns["via_conv"], 1)
+    assert "your scatter()" in message and "zero insertion" in message
+    assert ns["via_conv"](1) == 2
+
+
+def test_everything_is_restored_when_the_block_raises():
+    before = (np.convolve, scipy.signal.correlate2d, scipy.signal._signaltools.correlate2d, cnnlib.conv2d,
+              vars(cnnlib.nn.Conv2d).get("__init__"))
+    ns = notebook("from numpy import convolve\n")
+    with pytest.raises(ZeroDivisionError):
+        with forbid("convolution", namespace=ns):
+            assert ns["convolve"] is np.convolve is not before[0]
+            1 / 0
+    after = (np.convolve, scipy.signal.correlate2d, scipy.signal._signaltools.correlate2d, cnnlib.conv2d,
+             vars(cnnlib.nn.Conv2d).get("__init__"))
+    assert after == before and ns["convolve"] is np.convolve
+
+
+def test_unknown_targets_are_errors():
+    with pytest.raises(KeyError, match="no family"):
+        with forbid("convolutions"):
+            pass
+    with pytest.raises(AttributeError):
+        with forbid("cnnlib.no_such_function"):
+            pass
+
+
+def test_every_family_member_exists():
+    for family, names in FAMILIES.items():
+        for name in names:
+            assert callable(_resolve(name)), f"{family}: {name}"
+
+
+def test_the_tamper_check_never_sees_forbids_patches():
+    verify = watch()
+    ns = notebook("from cnnlib.testing import forbid, use_reference, check_close\n")
+    with forbid("convolution", "pooling", "output_size", namespace=ns):
+        with pytest.raises(AssertionError, match="replaced"):
+            verify(ns)       # inside the block the patches are visible ...
+    verify(ns)               # ... and gone once it is left
+    with pytest.raises(RuntimeError):
+        with forbid("convolution", namespace=ns):
+            raise RuntimeError
+    verify(ns)
+
+
+def test_use_reference_swaps_and_restores():
+    ns = notebook("def zero_insert(x, stride): raise NotImplementedError\n"
+                  "def upsample(x, stride): return zero_insert(x, stride)\n")
+    mine = ns["zero_insert"]
+    x = np.arange(6.0).reshape(1, 2, 3)
+    with use_reference(ns, "zero_insert", extra=len):
+        out = ns["upsample"](x, 2)
+        assert ns["extra"] is len
+    assert ns["zero_insert"] is mine and "extra" not in ns
+    expected = np.zeros((1, 3, 5))
+    expected[:, ::2, ::2] = x
+    np.testing.assert_array_equal(out, expected)
+    with pytest.raises(ValueError):
+        with use_reference(ns, "zero_insert"):
+            raise ValueError
+    assert ns["zero_insert"] is mine
+    with pytest.raises(KeyError, match="no reference"):
+        with use_reference(ns, "zero_inserts"):
+            pass
+
+
+def test_references_work_inside_forbid():
+    ns = notebook("def correlate2d_valid(image, kernel): raise NotImplementedError\n"
+                  "def convolve2d_valid(image, kernel): return correlate2d_valid(image, kernel[::-1, ::-1])\n"
+                  "def pooled(x): return pool1d(x, 2, 2)\n")
+    with use_reference(ns, "correlate2d_valid", "pool1d"), forbid("convolution", "pooling", namespace=ns):
+        got = ns["convolve2d_valid"](X, W)
+        pooled = ns["pooled"](X)
+    np.testing.assert_allclose(got, scipy.signal.convolve2d(X, W, "valid"))
+    np.testing.assert_allclose(pooled, X[:, :4].reshape(4, 2, 2).max(axis=2))
+
+
+def test_references_match_their_exercises(rng):
+    x = rng.normal(size=(3, 7, 6))
+    ref = REFERENCES
+    np.testing.assert_allclose(ref["correlate2d_valid"](x[0], W), scipy.signal.correlate2d(x[0], W, "valid"))
+    w = rng.normal(size=(2, 3))
+    wrapped = np.pad(x[0], ((0, 1), (1, 1)), mode="wrap")
+    np.testing.assert_allclose(ref["circular_conv2d"](x[0], w), scipy.signal.correlate2d(wrapped, w, "valid"))
+    for mode, f in (("max", np.max), ("avg", np.mean), ("l2", lambda a, axis: np.sqrt((a ** 2).sum(axis)))):
+        windows = np.stack([x[0][:, i:i + 3] for i in range(0, 4, 2)], axis=1)
+        np.testing.assert_allclose(ref["pool1d"](x[0], 3, 2, mode), f(windows, axis=2))
+    z = ref["zero_insert"](x, 3)
+    assert z.shape == (3, 19, 16) and np.array_equal(z[:, ::3, ::3], x) and np.count_nonzero(z) == x.size
+    np.testing.assert_array_equal(ref["one_hot_grad"]((3, 4), [2, 0, 3]), np.eye(4)[[2, 0, 3]])
+    np.testing.assert_array_equal(ref["one_hot_grad"]((2, 4), 1), np.eye(4)[[1, 1]])
+    g = rng.normal(size=(2, 3, 4, 4))
+    np.testing.assert_allclose(ref["reduce_channels"](g, "max"), np.abs(g).max(axis=1))
+    np.testing.assert_allclose(ref["reduce_channels"](g, "mean"), np.abs(g).mean(axis=1))
+    assert ref["conv_layer_cost"](9, 7, 3, 4, 3, 2, sw=2, sh=2) == {
+        "output": (4, 3, 4), "weights": 72, "biases": 4, "mult_adds": 4 * 3 * 72}
+    assert ref["dense_layer_cost"]((13, 13, 10), (200,)) == {"weights": 338_000, "biases": 200, "mult_adds": 338_000}
+    block = ref["ResidualBlock"](cnnlib.nn.Sequential(cnnlib.nn.ReLU()))
+    assert type(block).__name__ == "ResidualBlock" and block.body is not None
+    np.testing.assert_allclose(block(x[None]), x[None] + np.maximum(x[None], 0))
