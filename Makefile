@@ -7,10 +7,11 @@ STAMP  := $(VENV)/.installed
 # nbgrader starts helper programs (alembic) by name: the venv's bin comes first.
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: help venv lab test unit nbtest notebooks check-notebooks bench clean site release example-class grade bench-grading
+.PHONY: help venv lab lab-instructor test unit nbtest notebooks check-notebooks bench clean site release example-class grade bench-grading
 
 help:
-	@echo "make lab        set up .venv and open the course in JupyterLab"
+	@echo "make lab        set up .venv and open the course in JupyterLab (students)"
+	@echo "make lab-instructor  JupyterLab with nbgrader's formgrader and Create Assignment"
 	@echo "make test       set up .venv and run every test"
 	@echo "make notebooks  regenerate notebooks/ (student) and solutions/ from source/"
 	@echo "make bench      benchmark cnnlib against a loop, SciPy and PyTorch"
@@ -30,10 +31,20 @@ $(STAMP): pyproject.toml
 
 venv: $(STAMP)
 
+# Installing nbgrader turns on all its JupyterLab panels and server extensions. The folder
+# course/jupyter/student (or .../instructor) comes first in JUPYTER_CONFIG_PATH and decides:
+# students get the Validate button and nothing of the instructor's (no formgrader, course
+# list or Create Assignment, and no /formgrader on the server); instructors get them all.
 # Containers often run as root, which JupyterLab refuses unless told.
-lab: $(STAMP)
-	$(BIN)/jupyter lab --ServerApp.root_dir="$(CURDIR)" --LabApp.default_url=/lab/tree/notebooks \
+LAB = JUPYTER_CONFIG_PATH="$(CURDIR)/course/jupyter/$(1)$(if $(JUPYTER_CONFIG_PATH),:$(JUPYTER_CONFIG_PATH))" \
+	  $(BIN)/jupyter lab --ServerApp.root_dir="$(CURDIR)" --LabApp.default_url=/lab/tree/notebooks \
 	  $(if $(filter 0,$(shell id -u)),--allow-root)
+
+lab: $(STAMP)
+	$(call LAB,student)
+
+lab-instructor: $(STAMP)
+	$(call LAB,instructor)
 
 unit: $(STAMP)
 	$(BIN)/python -m pytest tests
