@@ -4,8 +4,13 @@
 free local port with a token: JupyterLab autosaves, and it must never write into the
 repository. In the student version the demo cells give the solution's outputs and the first
 check cell fails (the untouched exercise raises NotImplementedError; with a flipped kernel
-typed in, the check's hint says so); the solution notebook runs with no error; nbgrader's
-JupyterLab extension is loaded. Skipped, like tests/test_browser.py, without Chromium.
+typed in, the check's hint says so); the solution notebook runs with no error.
+
+nbgrader's tools, under the configuration of each make target (course/jupyter/<mode>, first in
+JUPYTER_CONFIG_PATH): `make lab` gives students the Validate button, which runs a notebook's
+checks, and nothing of the instructor's (no formgrader, course list or Create Assignment, in
+the page or on the server); `make lab-instructor` gives all of them. One server per mode.
+Skipped, like tests/test_browser.py, without Chromium.
 """
 from __future__ import annotations
 
@@ -17,6 +22,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from urllib.parse import urlsplit
 from pathlib import Path
@@ -28,6 +34,19 @@ from course import ROOT
 from test_browser import LOCAL_HOSTS, SCREENSHOTS, browser  # noqa: F401  (browser: the headless Chromium fixture)
 
 NOTEBOOK = "00_convolution/00_convolution.ipynb"
+VALIDATED = "01_sparse_interactions/01_sparse_interactions.ipynb"   # untouched by the other tests
+# JUPYTER_CONFIG_PATH of `make lab` (CONFIG / "student") and `make lab-instructor` (.../instructor).
+CONFIG = ROOT / "course" / "jupyter"
+NBGRADER = "@jupyter/nbgrader"
+INSTRUCTOR_PLUGINS = {f"{NBGRADER}:{name}" for name in ("formgrader", "course-list", "create-assignment")}
+# Off for students too: the assignment list needs an nbgrader exchange, which this course does
+# not use, and the Nbgrader menu would only hold the instructor's items.
+STUDENT_OFF = INSTRUCTOR_PLUGINS | {f"{NBGRADER}:assignment-list", f"{NBGRADER}:menu"}
+VALIDATE = f"{NBGRADER}:validate-assignment"
+INSTRUCTOR_ROUTES = ("formgrader", "formgraders")      # the formgrader's and the course list's
+STUDENT_OFF_ROUTES = INSTRUCTOR_ROUTES + ("assignments",)   # ... and the assignment list's
+INSTRUCTOR_MENU = {"Assignment List", "Course List", "Formgrader", "Create assignment"}
+CREATE_ASSIGNMENT_TAB = ".lm-TabBar-tab[data-id='nbgrader-create_assignemnt']"   # (sic)
 START_TIMEOUT = 60      # s for JupyterLab to answer, and for a kernel to be idle
 RUN_TIMEOUT = 120       # s for "Run All Cells" to finish
 # JupyterLab settings for the test: every cell in the DOM (no windowing), no news or update
@@ -66,10 +85,11 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture(scope="module")
-def lab(browser, tmp_path_factory):  # noqa: F811
-    """A JupyterLab server on a copy of the course's notebooks: yields (url, token)."""
-    tmp = tmp_path_factory.mktemp("lab")
+def _serve(tmp_path_factory, mode, cwd=None):
+    """A JupyterLab server under ``make lab``'s configuration (``mode`` "student") or ``make
+    lab-instructor``'s ("instructor"), on a copy of the course's notebooks: yields (url, token).
+    It runs in ``cwd``, by default the copy's folder."""
+    tmp = tmp_path_factory.mktemp(f"lab-{mode}")
     root = tmp / "course"
     for folder in ("notebooks", "solutions"):
         shutil.copytree(ROOT / folder, root / folder, ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
@@ -78,7 +98,7 @@ def lab(browser, tmp_path_factory):  # noqa: F811
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text)
     port, token = _free_port(), secrets.token_hex(16)
-    env = dict(os.environ, JUPYTERLAB_SETTINGS_DIR=str(tmp / "settings"),
+    env = dict(os.environ, JUPYTER_CONFIG_PATH=str(CONFIG / mode), JUPYTERLAB_SETTINGS_DIR=str(tmp / "settings"),
                JUPYTERLAB_WORKSPACES_DIR=str(tmp / "workspaces"), JUPYTER_RUNTIME_DIR=str(tmp / "runtime"),
                PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}")
     cmd = [sys.executable, "-m", "jupyterlab", "--no-browser", "--ServerApp.ip=127.0.0.1",
@@ -88,7 +108,7 @@ def lab(browser, tmp_path_factory):  # noqa: F811
         cmd.append("--allow-root")
     log = tmp / "jupyterlab.log"
     with open(log, "w") as out:
-        server = subprocess.Popen(cmd, cwd=root, env=env, stdout=out, stderr=subprocess.STDOUT)
+        server = subprocess.Popen(cmd, cwd=cwd or root, env=env, stdout=out, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + START_TIMEOUT
@@ -108,6 +128,39 @@ def lab(browser, tmp_path_factory):  # noqa: F811
         except subprocess.TimeoutExpired:
             server.kill()
             server.wait()
+
+
+@pytest.fixture(scope="module")
+def lab(browser, tmp_path_factory):  # noqa: F811
+    """``make lab``'s JupyterLab. It runs in the repository's folder, as ``make lab`` does: the
+    Validate button reads the course's nbgrader_config.py from there (and writes nothing)."""
+    yield from _serve(tmp_path_factory, "student", cwd=ROOT)
+
+
+@pytest.fixture(scope="module")
+def lab_instructor(browser, tmp_path_factory):  # noqa: F811
+    """``make lab-instructor``'s JupyterLab, in the copy's folder: the formgrader takes its working
+    folder for the course directory (its gradebook.db goes there)."""
+    yield from _serve(tmp_path_factory, "instructor")
+
+
+def http_status(lab, path):
+    """The status of a GET of ``path`` on the server ``lab``, with its token."""
+    url, token = lab
+    request = urllib.request.Request(f"{url}/{path}", headers={"Authorization": f"token {token}"})
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.status
+    except urllib.error.HTTPError as e:
+        return e.code
+
+
+def page_config(page):
+    return page.evaluate("() => JSON.parse(document.getElementById('jupyter-config-data').textContent)")
+
+
+def menu_bar(page):
+    return page.locator(".lm-MenuBar-itemLabel").all_inner_texts()
 
 
 def open_notebook(browser, lab, path, workspace):  # noqa: F811
@@ -214,17 +267,67 @@ def test_solution_notebook_runs_without_error(browser, lab):  # noqa: F811
         page.close()
 
 
-def test_nbgrader_extension_is_loaded(browser, lab):  # noqa: F811
-    page, problems = open_notebook(browser, lab, f"notebooks/{NOTEBOOK}", "nbgrader")
+def test_make_targets_use_these_configurations():
+    """`make lab` and `make lab-instructor` start JupyterLab with the folders the tests below use."""
+    make = shutil.which("make")
+    if make is None:
+        pytest.skip("no make")
+    env = {k: v for k, v in os.environ.items() if k not in ("JUPYTER_CONFIG_PATH", "MAKEFLAGS", "MAKELEVEL")}
+    for target, mode in (("lab", "student"), ("lab-instructor", "instructor")):
+        out = subprocess.run([make, "-n", "--no-print-directory", target], cwd=ROOT, env=env,
+                             capture_output=True, text=True, check=True).stdout
+        command = [line for line in out.splitlines() if "jupyter lab" in line]
+        assert len(command) == 1 and f'JUPYTER_CONFIG_PATH="{CONFIG / mode}"' in command[0], out
+
+
+def test_students_get_validate_and_no_instructor_tools(browser, lab):  # noqa: F811
+    for route in STUDENT_OFF_ROUTES:
+        assert http_status(lab, route) == 404, f"/{route} is served to students"
+    assert http_status(lab, "nbgrader_version?version=0") == 200, "the Validate button's server side is off"
+    student = nbformat.read(ROOT / "notebooks" / VALIDATED, as_version=4)
+    checks = [c for c in student.cells if c.metadata.get("nbgrader", {}).get("grade") and c.cell_type == "code"]
+    page, problems = open_notebook(browser, lab, f"notebooks/{VALIDATED}", "validate")
     try:
-        config = page.evaluate("() => JSON.parse(document.getElementById('jupyter-config-data').textContent)")
-        assert "@jupyter/nbgrader" in {e["name"] for e in config["federated_extensions"]}
+        config = page_config(page)
+        assert NBGRADER in {e["name"] for e in config["federated_extensions"]}
+        assert STUDENT_OFF <= set(config["disabledExtensions"]), config["disabledExtensions"]
+        assert VALIDATE not in config["disabledExtensions"]
+        assert "Nbgrader" not in menu_bar(page), menu_bar(page)
+        assert page.locator(CREATE_ASSIGNMENT_TAB).count() == 0, "Create Assignment is in the sidebar"
+        # The Validate button runs the notebook's checks, as the grader does the visible ones:
+        # with every exercise untouched, every check fails.
+        page.locator(f"{PANEL} .jp-NotebookPanel-toolbar .validate-button").click()
+        message = page.wait_for_selector(".jp-Dialog #validation-message", timeout=RUN_TIMEOUT * 1000)
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=SCREENSHOTS / "lab-validate.png")
+        assert "validation-failed" in message.get_attribute("class"), message.inner_text()[:3000]
+        text = message.inner_text()
+        assert text.count("The following cell failed") == len(checks), text[:3000]
+        assert "NotImplementedError" in text, text[:3000]
+        page.keyboard.press("Escape")
+        assert not problems, "\n".join(problems)
+    finally:
+        page.close()
+
+
+def test_instructors_get_formgrader_and_create_assignment(browser, lab_instructor):  # noqa: F811
+    for route in INSTRUCTOR_ROUTES:
+        assert http_status(lab_instructor, route) == 200, f"/{route} is not served to instructors"
+    page, problems = open_notebook(browser, lab_instructor, f"notebooks/{NOTEBOOK}", "instructor")
+    try:
+        config = page_config(page)
+        assert not {e for e in config["disabledExtensions"] if e.startswith(NBGRADER)}, config["disabledExtensions"]
+        assert page.locator(".jp-NotebookPanel-toolbar", has_text="Validate").count() == 1
+        page.locator(CREATE_ASSIGNMENT_TAB).click()
+        page.wait_for_selector("#nbgrader-create_assignemnt:not(.lm-mod-hidden)")
         menu(page, "Nbgrader")
         items = page.locator(".lm-Menu-itemLabel").all_inner_texts()
-        assert {"Assignment List", "Formgrader", "Create assignment"} <= set(items), items
-        page.keyboard.press("Escape")
-        # The student's "Validate" button, on the notebook's toolbar.
-        assert page.locator(".jp-NotebookPanel-toolbar", has_text="Validate").count() == 1
+        assert INSTRUCTOR_MENU <= set(items), items
+        page.locator(".lm-Menu-itemLabel", has_text=re.compile("^Formgrader$")).click()
+        page.wait_for_function("""() => [...document.querySelectorAll('#formgrader iframe')].some(
+            f => /Manage Assignments/.test(f.contentDocument?.body?.innerText || ''))""")
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=SCREENSHOTS / "lab-instructor.png")
         assert not problems, "\n".join(problems)
     finally:
         page.close()
