@@ -67,7 +67,9 @@ def check_equal(actual, expected, name="value", hint=""):
 
 # Code in these packages may call a forbidden function: the library's own functions keep
 # working (cnnlib.conv2d calls conv2d_forward), and so do the references below.
-_LIBRARY = ("cnnlib", "numpy", "scipy")
+_LIBRARY = ("cnnlib", "numpy", "scipy", "sklearn", "torch")
+# Too slow or too large to import for a test: forbidden only when the notebook imported them.
+_ONLY_IF_IMPORTED = ("torch",)
 
 _NUMPY_CONVOLUTIONS = ("numpy.correlate", "numpy.convolve", "numpy.polymul")
 _SCIPY_CONVOLUTIONS = (
@@ -76,6 +78,9 @@ _SCIPY_CONVOLUTIONS = (
     "scipy.signal.lfilter", "scipy.ndimage.correlate", "scipy.ndimage.convolve",
     "scipy.ndimage.correlate1d", "scipy.ndimage.convolve1d", "scipy.ndimage.uniform_filter",
 )
+_TORCH_CONVOLUTIONS = tuple(f"torch.nn.functional.{name}" for name in (
+    "conv1d", "conv2d", "conv_transpose1d", "conv_transpose2d", "unfold", "fold"))
+_TORCH_POOLING = tuple(f"torch.nn.functional.{kind}_pool{dim}d" for kind in ("max", "avg", "lp") for dim in (1, 2))
 _CNNLIB_TRANSPOSED = (
     "cnnlib.conv_transpose2d", "cnnlib.conv_transpose2d_forward", "cnnlib.conv_transpose2d_backward",
     "cnnlib.conv2d_backward", "cnnlib.conv2d_matrix", "cnnlib.nn.ConvTranspose2d",
@@ -97,8 +102,10 @@ FAMILIES = {
     "scipy_convolution": _SCIPY_CONVOLUTIONS,
     "cnnlib_convolution": _CNNLIB_CONVOLUTIONS,
     "cnnlib_transposed": _CNNLIB_TRANSPOSED,
-    "convolution": _NUMPY_CONVOLUTIONS + _SCIPY_CONVOLUTIONS + _CNNLIB_CONVOLUTIONS,
-    "pooling": _CNNLIB_POOLING + _SCIPY_POOLING,
+    "torch_convolution": _TORCH_CONVOLUTIONS,
+    "convolution": _NUMPY_CONVOLUTIONS + _SCIPY_CONVOLUTIONS + _CNNLIB_CONVOLUTIONS + _TORCH_CONVOLUTIONS,
+    "transposed": _CNNLIB_TRANSPOSED + ("torch.nn.functional.conv_transpose2d", "torch.nn.functional.fold"),
+    "pooling": _CNNLIB_POOLING + _SCIPY_POOLING + _TORCH_POOLING,
     "output_size": ("cnnlib.conv_output_size", "cnnlib.conv_transpose_output_size", "cnnlib.receptive_field"),
 }
 
@@ -120,10 +127,14 @@ def _targets(targets):
     """``{id: (object, shown name)}`` for the dotted names, family names and objects in ``targets``."""
     found = {}
     for target in targets:
+        if target is None:
+            continue
         if isinstance(target, str) and "." not in target:
             if target not in FAMILIES:
                 raise KeyError(f"forbid: no family {target!r}; families: {', '.join(FAMILIES)}")
             for name in FAMILIES[target]:
+                if name.split(".")[0] in _ONLY_IF_IMPORTED and name.split(".")[0] not in sys.modules:
+                    continue
                 try:
                     obj = _resolve(name)
                 except (ImportError, AttributeError):  # e.g. SciPy not installed: nothing to forbid
@@ -183,7 +194,8 @@ def forbid(*targets, namespace=None, why=""):
 
     ``targets`` are dotted names (``"scipy.signal.correlate2d"``, ``"cnnlib.conv2d"``),
     family names from :data:`FAMILIES` (``"convolution"``: cnnlib's, NumPy's and SciPy's
-    ways to compute a convolution), or objects (the notebook's own ``zero_insert``).
+    ways to compute a convolution), or objects (the notebook's own ``zero_insert``;
+    ``None`` is skipped, for ``globals().get(name)`` of a function the notebook may lack).
     A function is forbidden by identity: every name bound to it in a loaded cnnlib,
     NumPy or SciPy module, and in ``namespace`` (pass the notebook's ``globals()``), is
     replaced for the duration, so ``cnnlib.conv.conv2d`` is as forbidden as
