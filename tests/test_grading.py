@@ -1,8 +1,16 @@
 """Every notebook through real `nbgrader autograde` runs.
 
 For each assignment: the solution earns full marks, the untouched student version earns
-zero on every graded cell, and each plausible mistake in tests/mistakes/ loses points in
-the cells it names. Submissions that try to break grading are in tests/test_grade.py.
+zero on every graded cell, each plausible mistake (``MISTAKES`` in tests/mistakes/) and
+each shortcut through a library twin (``SHORTCUTS``) loses points in the cells it names,
+and each correct answer written differently from the solution (``CORRECT``) earns full
+marks. A wrong answer may name only its own exercise's test cells, and no other cell may
+lose points: one mistake costs once. Submissions that try to break grading are in
+tests/test_grade.py.
+
+To keep the runs few, the answers are packed into "batch" notebooks holding at most one
+answer per exercise (the solution everywhere else); this relies on, and checks, that an
+answer changes the score of its own exercise only.
 """
 import runpy
 import shutil
@@ -17,16 +25,60 @@ from course.build import assignments
 from course.grading import cell_scores, fill_solutions, nbgrader, replace_answer
 
 ASSIGNMENTS = assignments()
-MISTAKES = {a: runpy.run_path(str(p))["MISTAKES"] if (p := ROOT / "tests" / "mistakes" / f"{a}.py").exists()
-            else {} for a in ASSIGNMENTS}
+KINDS = ("MISTAKES", "SHORTCUTS", "CORRECT")
+
+
+def _answers(assignment):
+    """``{"kind:name": entry}`` of tests/mistakes/<assignment>.py, kinds in :data:`KINDS` order."""
+    path = ROOT / "tests" / "mistakes" / f"{assignment}.py"
+    module = runpy.run_path(str(path)) if path.exists() else {}
+    return {f"{kind.lower()}:{name}": dict(entry, kind=kind)
+            for kind in KINDS for name, entry in module.get(kind, {}).items()}
+
+
+ANSWERS = {a: _answers(a) for a in ASSIGNMENTS}
+
+
+def _batches(assignment):
+    """``[{cell: answer key}]``: the answers packed so that no batch answers a cell twice."""
+    batches = []
+    for key, entry in ANSWERS[assignment].items():
+        free = next((b for b in batches if entry["cell"] not in b), None)
+        if free is None:
+            batches.append(free := {})
+        free[entry["cell"]] = key
+    return batches
+
+
+BATCHES = {a: _batches(a) for a in ASSIGNMENTS}
+
+
+def _batch_of(assignment, key):
+    return next(f"batch{i}" for i, b in enumerate(BATCHES[assignment]) if key in b.values())
+
+
+def _own_test_cells(assignment):
+    """``{solution cell: [its test cells]}``: the graded cells between it and the next exercise."""
+    nb = nbformat.read(ROOT / "source" / assignment / f"{assignment}.ipynb", as_version=4)
+    own, current = {}, None
+    for cell in nb.cells:
+        info = cell.metadata.get("nbgrader", {})
+        if info.get("solution"):
+            current = own.setdefault(info["grade_id"], [])
+        elif info.get("grade") and current is not None:
+            current.append(info["grade_id"])
+    return own
 
 
 def _submissions(assignment, student_nb, source_nb):
-    """``{student: notebook}``: the solution, the untouched student version and each mistake."""
+    """``{student: notebook}``: the solution, the untouched student version and each batch."""
     solved = fill_solutions(student_nb, source_nb)
     subs = {"solution": solved, "untouched": student_nb}
-    for name, m in MISTAKES[assignment].items():
-        subs[f"mistake_{name}"] = replace_answer(solved, m["cell"], m["source"])
+    for i, batch in enumerate(BATCHES[assignment]):
+        nb = solved
+        for cell, key in batch.items():
+            nb = replace_answer(nb, cell, ANSWERS[assignment][key]["source"])
+        subs[f"batch{i}"] = nb
     return subs
 
 
@@ -57,7 +109,7 @@ class Graded:
 
     def scores(self, assignment, student):
         if assignment not in self.done:
-            students = ["solution", "untouched"] + [f"mistake_{m}" for m in MISTAKES[assignment]]
+            students = ["solution", "untouched"] + [f"batch{i}" for i in range(len(BATCHES[assignment]))]
             halves = [students[0::2], students[1::2]]
             roots = [self.tmp.mktemp(assignment) for _ in halves]
             with ThreadPoolExecutor(max_workers=2) as pool:
@@ -100,9 +152,44 @@ def test_untouched_student_version_scores_zero_everywhere(graded, assignment):
     assert not passing, f"these graded cells of {assignment} pass without an answer: {passing}"
 
 
-@pytest.mark.parametrize("assignment,mistake", [(a, m) for a in ASSIGNMENTS for m in MISTAKES[a]])
-def test_plausible_mistake_loses_points(graded, assignment, mistake):
-    scores = graded.scores(assignment, f"mistake_{mistake}")
-    expected = MISTAKES[assignment][mistake]["fails"]
-    full = [g for g in expected if scores[g][0] == scores[g][1]]
-    assert not full, f"mistake {mistake!r} in {assignment} still earns full marks in {full}"
+WRONG = [(a, k) for a in ASSIGNMENTS for k, e in ANSWERS[a].items() if e["kind"] != "CORRECT"]
+
+
+@pytest.mark.parametrize("assignment,answer", WRONG)
+def test_wrong_answer_names_only_its_own_test_cells(assignment, answer):
+    entry = ANSWERS[assignment][answer]
+    own = _own_test_cells(assignment)[entry["cell"]]
+    assert entry["fails"], f"{answer} in {assignment} names no cell that must lose points"
+    others = [g for g in entry["fails"] if g not in own]
+    assert not others, (f"{answer} in {assignment} would cost points in {others}, outside its exercise "
+                        f"{entry['cell']!r} (whose test cells are {own}): one mistake must cost once")
+
+
+@pytest.mark.parametrize("assignment,answer", WRONG)
+def test_wrong_answer_loses_points(graded, assignment, answer):
+    scores = graded.scores(assignment, _batch_of(assignment, answer))
+    entry = ANSWERS[assignment][answer]
+    full = [g for g in entry["fails"] if scores[g][0] == scores[g][1]]
+    what = "shortcut" if entry["kind"] == "SHORTCUTS" else "mistake"
+    assert not full, f"{what} {answer!r} in {assignment} still earns full marks in {full}"
+
+
+@pytest.mark.parametrize("assignment,answer",
+                         [(a, k) for a in ASSIGNMENTS for k, e in ANSWERS[a].items() if e["kind"] == "CORRECT"])
+def test_correct_answer_written_differently_earns_full_marks(graded, assignment, answer):
+    scores = graded.scores(assignment, _batch_of(assignment, answer))
+    own = _own_test_cells(assignment)[ANSWERS[assignment][answer]["cell"]]
+    lost = {g: scores[g] for g in own if scores[g][0] != scores[g][1]}
+    assert not lost, f"the correct answer {answer!r} in {assignment} loses points in {lost}"
+
+
+@pytest.mark.parametrize("assignment,batch", [(a, i) for a in ASSIGNMENTS for i in range(len(BATCHES[a]))])
+def test_answers_cost_points_only_in_their_own_cells(graded, assignment, batch):
+    scores = graded.scores(assignment, f"batch{batch}")
+    answers = BATCHES[assignment][batch].values()
+    expected = {g for k in answers for g in ANSWERS[assignment][k].get("fails", [])}
+    lost = {g for g, (score, top) in scores.items() if score != top}
+    assert lost == expected, (
+        f"batch{batch} of {assignment} ({', '.join(answers)}) should lose points in exactly {sorted(expected)}, "
+        f"lost them in {sorted(lost)}: {sorted(lost - expected)} lost as collateral, "
+        f"{sorted(expected - lost)} kept\n{graded.log(assignment, f'batch{batch}')}")

@@ -1,6 +1,7 @@
 """Plausible wrong answers for notebook 00; tests/test_grading.py grades each one.
 
-Each entry replaces one solution cell and names the graded cells that must lose points.
+Each entry replaces one solution cell and names the graded cells that must lose points:
+only its own exercise's, since a later exercise is graded with references of the earlier ones.
 """
 
 MISTAKES = {
@@ -37,7 +38,7 @@ MISTAKES = {
         for j in range(image.shape[1]):
             s[i, j] = np.sum(padded[i:i + kh, j:j + kw] * kernel)
     return s''',
-        "fails": ["test_correlate2d_valid", "test_convolve2d_valid", "test_conv_layer"],
+        "fails": ["test_correlate2d_valid"],
     },
     "square_kernel_assumed": {
         "cell": "correlate2d_valid",
@@ -93,5 +94,134 @@ MISTAKES = {
         "source": '''def conv_layer(x, w, b):
     return cnnlib.conv2d(x[None], w, b)[0]''',
         "fails": ["test_conv_layer"],
+    },
+}
+
+# Library twins that compute the whole answer: each must lose the exercise's points.
+SHORTCUTS = {
+    "numpy_convolve_1d": {
+        "cell": "correlate1d_valid",
+        "source": '''def correlate1d_valid(x, w):
+    return np.convolve(np.asarray(x, dtype=float), np.asarray(w, dtype=float)[::-1], mode="valid")''',
+        "fails": ["test_correlate1d_valid"],
+    },
+    "scipy_correlate_1d": {
+        "cell": "correlate1d_valid",
+        "source": '''import scipy.signal
+
+def correlate1d_valid(x, w):
+    return scipy.signal.correlate(x, w, "valid")''',
+        "fails": ["test_correlate1d_valid"],
+    },
+    "scipy_correlate_2d": {
+        "cell": "correlate2d_valid",
+        "source": '''import scipy.signal
+
+def correlate2d_valid(image, kernel):
+    return scipy.signal.correlate(image, kernel, "valid")''',
+        "fails": ["test_correlate2d_valid"],
+    },
+    "scipy_fftconvolve_2d": {
+        "cell": "correlate2d_valid",
+        "source": '''from scipy.signal import fftconvolve
+
+def correlate2d_valid(image, kernel):
+    return fftconvolve(image, np.asarray(kernel)[::-1, ::-1], mode="valid")''',
+        "fails": ["test_correlate2d_valid"],
+    },
+    "cnnlib_submodule_2d": {
+        "cell": "correlate2d_valid",
+        "source": '''import cnnlib.conv
+
+def correlate2d_valid(image, kernel):
+    return cnnlib.conv.conv2d(np.asarray(image, dtype=float)[None, None],
+                              np.asarray(kernel, dtype=float)[None, None])[0, 0]''',
+        "fails": ["test_correlate2d_valid"],
+    },
+    "scipy_convolve2d": {
+        "cell": "convolve2d_valid",
+        "source": '''import scipy.signal
+
+def convolve2d_valid(image, kernel):
+    return scipy.signal.convolve2d(image, kernel, mode="valid")''',
+        "fails": ["test_convolve2d_valid"],
+    },
+    "conv2d_of_zeros_for_shape": {
+        "cell": "conv_output_shape",
+        "source": '''def conv_output_shape(x_shape, w_shape, stride=1, padding=0):
+    return cnnlib.conv.conv2d(np.zeros(x_shape), np.zeros(w_shape), stride=stride, padding=padding).shape''',
+        "fails": ["test_conv_output_shape"],
+    },
+    "cnnlib_conv_submodule_layer": {
+        "cell": "conv_layer",
+        "source": '''def conv_layer(x, w, b):
+    return cnnlib.conv.conv2d(np.asarray(x)[None], w, b)[0]''',
+        "fails": ["test_conv_layer"],
+    },
+    "conv2d_forward_layer": {
+        "cell": "conv_layer",
+        "source": '''def conv_layer(x, w, b):
+    return cnnlib.conv2d_forward(np.asarray(x)[None], w, b)[0][0]''',
+        "fails": ["test_conv_layer"],
+    },
+    "scipy_correlate_3d_layer": {
+        "cell": "conv_layer",
+        "source": '''from scipy import signal
+
+def conv_layer(x, w, b):
+    return np.stack([signal.correlate(x, w[o], mode="valid")[0] + b[o] for o in range(len(w))])''',
+        "fails": ["test_conv_layer"],
+    },
+}
+
+# Correct answers written differently from the solution: each must earn full marks.
+CORRECT = {
+    "windows_times_kernel_1d": {
+        "cell": "correlate1d_valid",
+        "source": '''def correlate1d_valid(x, w):
+    windows = np.lib.stride_tricks.sliding_window_view(np.asarray(x, dtype=float), len(w))
+    return windows @ np.asarray(w, dtype=float)''',
+    },
+    "loop_over_kernel_taps_2d": {
+        "cell": "correlate2d_valid",
+        "source": '''def correlate2d_valid(image, kernel):
+    image, kernel = np.asarray(image, dtype=float), np.asarray(kernel, dtype=float)
+    kh, kw = kernel.shape
+    h_out, w_out = image.shape[0] - kh + 1, image.shape[1] - kw + 1
+    s = np.zeros((h_out, w_out))
+    for m in range(kh):
+        for n in range(kw):
+            s += kernel[m, n] * image[m:m + h_out, n:n + w_out]
+    return s''',
+    },
+    "own_loop_with_flipped_indices": {
+        "cell": "convolve2d_valid",
+        "source": '''def convolve2d_valid(image, kernel):
+    image, kernel = np.asarray(image, dtype=float), np.asarray(kernel, dtype=float)
+    kh, kw = kernel.shape
+    out = np.zeros((image.shape[0] - kh + 1, image.shape[1] - kw + 1))
+    for i in range(out.shape[0]):
+        for j in range(out.shape[1]):
+            for m in range(kh):
+                for n in range(kw):
+                    out[i, j] += image[i + m, j + n] * kernel[kh - 1 - m, kw - 1 - n]
+    return out''',
+    },
+    "floor_of_a_float": {
+        "cell": "conv_output_shape",
+        "source": '''import math
+
+def conv_output_shape(x_shape, w_shape, stride=1, padding=0):
+    n, _, h, w = x_shape
+    c_out, _, kh, kw = w_shape
+    size = lambda length, k: math.floor((length + 2 * padding - k) / stride) + 1
+    return n, c_out, size(h, kh), size(w, kw)''',
+    },
+    "einsum_over_windows": {
+        "cell": "conv_layer",
+        "source": '''def conv_layer(x, w, b):
+    x, w = np.asarray(x, dtype=float), np.asarray(w, dtype=float)
+    windows = np.lib.stride_tricks.sliding_window_view(x, w.shape[2:], axis=(1, 2))
+    return np.einsum("chwij,ocij->ohw", windows, w) + np.asarray(b)[:, None, None]''',
     },
 }
