@@ -28,6 +28,8 @@ from course.autograding import (  # noqa: E402
     InjectIntegrityChecks,
     LimitOutputSize,
     RemoveIntegrityChecks,
+    WarningsCostNothing,
+    use_course_validator,
 )
 from course.export import StatusCsvExportPlugin  # noqa: E402
 from course.feedback import HideHiddenTests, ShortenTracebacks  # noqa: E402
@@ -68,12 +70,13 @@ c.Autograde.sanitize_preprocessors = [
     OverwriteCells,
     CheckCellMetadata,
 ]
-# nbgrader's own list, with GradingExecute for Execute, the integrity checks around it
-# and LimitOutputSize after LimitOutput.
+# nbgrader's own list, with GradingExecute for Execute, the integrity checks around it,
+# WarningsCostNothing (stderr in a test cell is not a failure) and LimitOutputSize after LimitOutput.
 c.Autograde.autograde_preprocessors = [
     InjectIntegrityChecks,
     GradingExecute,
     RemoveIntegrityChecks,
+    WarningsCostNothing,
     IgnorePattern,
     ClearMetadataPreprocessor,
     LimitOutput,
@@ -82,6 +85,9 @@ c.Autograde.autograde_preprocessors = [
     AssignLatePenalties,
     CheckCellMetadata,
 ]
+
+# Validate (the button and `nbgrader validate`) shares the grader's rule on warnings.
+use_course_validator()
 
 # Feedback shows what failed and why, without the hidden tests' code.
 c.GenerateFeedback.preprocessors = [GetGrades, HideHiddenTests, ShortenTracebacks, CSSHTMLHeaderPreprocessor]

@@ -5,8 +5,12 @@
 2. ``--students`` copies of that submission graded with ``--jobs`` workers: the
    throughput, and from it the projected time for a class of ``--class-size`` students.
 
-Target: under 10 s per notebook per student, and parallel grading across students.
-Runs in a temporary course directory; nothing in the repository is touched.
+3. What the grading sandbox costs (``course/sandbox.py``): a kernel started and a first
+   cell run (``import cnnlib, matplotlib.pyplot``), with and without the sandbox, in turns.
+
+Targets: under 10 s per notebook per student, parallel grading across students, and under
+0.2 s of sandbox per notebook. Runs in a temporary course directory; nothing in the
+repository is touched. ``--sandbox-only`` measures only the sandbox.
 """
 from __future__ import annotations
 
@@ -27,6 +31,36 @@ from course import ROOT  # noqa: E402
 from course.build import assignments  # noqa: E402
 from course.example_class import notebooks, write_submission  # noqa: E402
 from course.grade import grade  # noqa: E402
+from course.sandbox import unavailable  # noqa: E402
+
+
+def kernel_seconds(folder: Path, sandbox: bool) -> float:
+    """Seconds to start a grading kernel and run one cell that imports what notebooks import."""
+    from nbformat.v4 import new_code_cell, new_notebook
+
+    from course.autograding import GradingExecute
+
+    nb = new_notebook(cells=[new_code_cell("import cnnlib, matplotlib.pyplot")])
+    start = time.perf_counter()
+    GradingExecute(kernel_name="python3", sandbox=sandbox).preprocess(nb, {"metadata": {"path": str(folder)}})
+    seconds = time.perf_counter() - start
+    assert not [o for o in nb.cells[0].outputs if o.output_type == "error"], nb.cells[0].outputs
+    return seconds
+
+
+def sandbox_cost(folder: Path, repeats: int) -> None:
+    reason = unavailable()
+    if reason:
+        print(f"\nsandbox: not measured ({reason})")
+        return
+    times = {True: [], False: []}
+    for _ in range(repeats):
+        for sandbox in (True, False):  # in turns, so that a change in load hits both
+            times[sandbox].append(kernel_seconds(folder, sandbox))
+    with_, without = statistics.median(times[True]), statistics.median(times[False])
+    cost = with_ - without
+    print(f"\nsandbox: a kernel started and its first cell run, median of {repeats}: {with_:.2f} s sandboxed, "
+          f"{without:.2f} s not: {cost:+.2f} s per notebook ({'OK' if cost <= 0.2 else 'MISS'}, target ≤ 0.2 s)")
 
 
 def course_copy(root: Path) -> Path:
@@ -49,11 +83,17 @@ def main(argv=None) -> int:
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="workers in the parallel run")
     parser.add_argument("--class-size", type=int, default=200)
     parser.add_argument("--only", help="assignments whose names start with this")
+    parser.add_argument("--repeats", type=int, default=7, help="kernel starts per mode for the sandbox's cost")
+    parser.add_argument("--sandbox-only", action="store_true", help="measure only the sandbox's cost")
     args = parser.parse_args(argv)
     names = [n for n in assignments() if not args.only or n.startswith(args.only)]
     print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, "
           f"Python {platform.python_version()}; load average {os.getloadavg()[0]:.2f}")
 
+    if args.sandbox_only:
+        with tempfile.TemporaryDirectory() as tmp:
+            sandbox_cost(Path(tmp), args.repeats)
+        return 0
     with tempfile.TemporaryDirectory() as tmp:
         root = course_copy(Path(tmp))
         submit(root, ["solo"], names)
@@ -87,6 +127,7 @@ def main(argv=None) -> int:
               f"({total / len(names) / per_submission:.2f}× the one-at-a-time rate)")
         print(f"projected for {args.class_size} students × {len(names)} notebooks on {args.jobs} cores: "
               f"{projected / 60:.0f} min ({projected / 3600:.1f} h)")
+        sandbox_cost(root, args.repeats)
     return 0
 
 

@@ -10,18 +10,25 @@ in ``nbgrader_config.py``:
   run at that cell with a readable error, and every later cell gets a "not run" error
   (so it scores 0) instead of the notebook being dropped. Its kernel talks over Unix
   sockets, so parallel grading runs cannot be given the same port, and a kernel that
-  does not start is started again once.
+  does not start is started again once. On Linux the kernel runs in a bubblewrap
+  sandbox (:mod:`course.sandbox`); with ``sandbox = False`` it runs with the grader's
+  own rights.
 - :class:`InjectIntegrityChecks` / :class:`RemoveIntegrityChecks` record NumPy and the
   checks before the first cell and verify them at the end of every test cell
   (:func:`cnnlib.testing.watch`), then take that code out again so that neither the
   autograded notebook nor the feedback shows it.
+- :class:`WarningsCostNothing` shows what a test cell wrote to stderr (a NumPy
+  ``RuntimeWarning``, a deprecation) as a warning box: nbgrader scores any stderr output
+  0, so a right answer that warns would lose its points. Only an error fails a test.
 - :class:`LimitOutputSize` truncates huge outputs (``LimitOutput`` only counts lines).
 """
 from __future__ import annotations
 
+import html
 import math
 import os
 import shutil
+import sys
 import tempfile
 import time
 
@@ -29,9 +36,12 @@ from jupyter_core.utils import run_sync
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from nbformat.notebooknode import NotebookNode
 from nbformat.v4 import new_code_cell, new_output
-from nbgrader.preprocessors import Execute, NbGraderPreprocessor
+from nbgrader.preprocessors import CheckCellMetadata, ClearOutput, Execute, NbGraderPreprocessor
 from nbgrader.utils import is_grade
-from traitlets import Integer
+from nbgrader.validator import Validator
+from traitlets import Bool, Integer, List
+
+from .sandbox import INSTALL_HINT, SandboxedKernelManager, unavailable
 
 GUARD_CELL_ID = "grader-integrity-watch"
 GUARD_SETUP = "import builtins as _b, cnnlib.testing as _t\n_b.__grader_verify__ = _t.watch()\ndel _b, _t"
@@ -64,6 +74,11 @@ class GradingExecute(Execute):
         2, help="Times a notebook's kernel is started before its grading is given up."
     ).tag(config=True)
 
+    sandbox = Bool(
+        True, help="Run the kernel in a bubblewrap sandbox (Linux; grading refuses to start when "
+        "bwrap cannot make one). False: the kernel runs with the grader's own rights."
+    ).tag(config=True)
+
     _socket_dir = None  # of the current kernel's Unix sockets
 
     def preprocess(self, nb, resources=None, km=None):
@@ -89,10 +104,20 @@ class GradingExecute(Execute):
         the same free port, and one of them dies at start-up (a random port is found free,
         closed, then bound by the kernel).
         """
+        sandboxed = self.sandbox and sys.platform.startswith("linux")
+        if sandboxed:
+            reason = unavailable()
+            if reason:
+                raise RuntimeError(f"no sandbox for the grading kernel: {reason}; {INSTALL_HINT}")
+            self.kernel_manager_class = SandboxedKernelManager
+        elif self.sandbox:
+            self.log.warning("The grading kernel runs WITHOUT a sandbox: %s", unavailable())
         km = super().create_kernel_manager()
         if os.name == "posix":
             self._socket_dir = tempfile.mkdtemp(prefix="grading-kernel-")
             km.transport, km.ip = "ipc", os.path.join(self._socket_dir, "kernel")
+            if sandboxed:  # the one folder the sandbox shares with the host
+                km.connection_file = os.path.join(self._socket_dir, "kernel.json")
         return km
 
     async def async_start_new_kernel(self, **kwargs):
@@ -163,6 +188,31 @@ class RemoveIntegrityChecks(NbGraderPreprocessor):
         return nb, resources
 
 
+WARNING_STYLE = "background:#fff8e1;border-left:4px solid #f0a500;padding:4px 8px;margin:0;white-space:pre-wrap"
+
+
+def warning_output(text: str) -> NotebookNode:
+    """What a test cell wrote to stderr, as a warning that does not fail the test."""
+    title = "Warning (it costs no points; only a failed check does):"
+    return new_output("display_data", data={
+        "text/plain": f"{title}\n{text}",
+        "text/html": f'<pre style="{WARNING_STYLE}"><b>{title}</b>\n{html.escape(text)}</pre>',
+    })
+
+
+class WarningsCostNothing(NbGraderPreprocessor):
+    """In test cells, stderr output becomes a warning box: nbgrader gives 0 for any stderr.
+
+    Errors stay errors, and a test cell still scores 0 when it raises.
+    """
+
+    def preprocess_cell(self, cell, resources, index):
+        if cell.cell_type == "code" and is_grade(cell):
+            cell.outputs = [warning_output(o.text) if o.output_type == "stream" and o.name == "stderr" else o
+                            for o in cell.outputs]
+        return cell, resources
+
+
 class LimitOutputSize(NbGraderPreprocessor):
     """Cut every output longer than ``max_chars`` characters (a 50 MB line included)."""
 
@@ -185,3 +235,20 @@ class LimitOutputSize(NbGraderPreprocessor):
                         if mime.startswith("text/") or len(str(value)) <= self.max_chars}
                 output.data = kept or {"text/plain": "... output removed: larger than the grader keeps ..."}
         return cell, resources
+
+
+class CourseValidator(Validator):
+    """nbgrader's Validator (the Validate button, ``nbgrader validate``) with the grader's rule
+    that a warning on stderr does not fail a check. ``nbgrader_config.py`` puts it in place
+    of nbgrader's, which no configuration option reaches."""
+
+    preprocessors = List([CheckCellMetadata, ClearOutput, Execute, WarningsCostNothing])
+
+
+def use_course_validator() -> None:
+    """Point nbgrader's two users of ``Validator`` (the CLI and the Lab button) at :class:`CourseValidator`."""
+    import sys
+
+    for module in ("nbgrader.apps.validateapp", "nbgrader.server_extensions.validate_assignment.handlers"):
+        if module in sys.modules:
+            sys.modules[module].Validator = CourseValidator

@@ -9,13 +9,17 @@ current ``source/``:
 - ``ada`` answers everything as the solutions do; ``ben`` makes one plausible mistake
   per notebook (from ``tests/mistakes/``); ``cai`` submits the untouched notebooks;
   ``dev`` renamed one notebook, broke another, skipped a third and crashed a fourth.
-- ``--bad`` adds, for the first notebook, one student per entry of :data:`BAD`: the
-  submissions that try to break grading (``tests/test_grade.py`` grades them all).
+- ``--bad`` adds, for the first notebook, one student per entry of
+  :func:`bad_submissions`, the submissions that try to break grading, and one per entry
+  of :func:`attacks`, the submissions that try to reach beyond their own notebook: the
+  gradebook, the hidden tests, other students' files, the network, the grader itself
+  (``tests/test_grade.py`` grades them all).
 """
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import runpy
 import sys
 from pathlib import Path
@@ -25,6 +29,7 @@ import nbformat
 from . import ROOT
 from .build import assignments
 from .grading import fill_solutions, grade_id, replace_answer
+from .sandbox import unavailable
 
 
 def exercise_cells(nb) -> list[str]:
@@ -75,6 +80,15 @@ def _wrong(solved, gid, extra=""):
     """Exercise ``gid`` answered by a stub that returns 0, after ``extra``."""
     header = _cell(solved, gid).source.split('"""')[0]  # the def line and the indent
     return replace_answer(solved, gid, f"{extra}\n{header}return 0\n")
+
+
+def _warns(solved, gid, code, wrong=False):
+    """Exercise ``gid`` answered correctly (or with a stub returning 0), but writing a warning
+    to stderr each time it is called: nbgrader would score the test cell 0 for that."""
+    body = _cell(solved, gid).source.replace('"""\n', f'"""\n    {code}\n', 1)
+    if wrong:
+        body = body.split('"""')[0] + f"{code}\n    return 0\n"
+    return replace_answer(solved, gid, 'import sys, warnings\nwarnings.simplefilter("always")\n' + body)
 
 
 def _out_of_order(solved, gid):
@@ -165,7 +179,126 @@ def bad_submissions(solved, blank) -> dict:
         "malformed_cell": (None, _raw_cells(solved, source=lambda i: 5 if i == 2 else None)),
         "invalid_cell_id": (None, _raw_cells(solved, id=lambda i: f"cell {i}!")),
     })
+    subs.update({
+        "warns_runtime": _warns(solved, ex[0], "np.float64(1.0) / np.zeros(1)  # RuntimeWarning: divide by zero"),
+        "warns_user": _warns(solved, ex[0], 'warnings.warn("a note to myself", UserWarning)'),
+        "warns_deprecation": _warns(solved, ex[0], 'warnings.warn("old name", DeprecationWarning)'),
+        "warns_matplotlib": _warns(solved, ex[0], "import matplotlib.pyplot as plt; plt.figure(); "
+                                   "plt.legend(); plt.close()  # 'No artists with labels found'"),
+        "prints_to_stderr": _warns(solved, ex[0], 'print("working...", file=sys.stderr)'),
+        "wrong_and_warns": _warns(solved, ex[0], 'warnings.warn("a note to myself", UserWarning)', wrong=True),
+    })
     return subs
+
+
+# Every attack reports each attempt on one line: "<what>: blocked (<error>)" or "<what>: DONE (...)".
+ATTEMPT = '''
+def _attempt(what, action):
+    try:
+        result = action()
+    except BaseException as err:  # noqa: BLE001
+        print(f"{what}: blocked ({type(err).__name__}: {str(err)[:120]})")
+    else:
+        print(f"{what}: DONE ({str(result)[:300]!r})")
+'''
+BACKGROUND_MARK = "987654321"  # the argument of the process an attack leaves running
+
+
+def attacks(root: Path, assignment: str, port: int = 8888) -> dict[str, str]:
+    """``{kind: code}``: code a submission runs first, to reach beyond its own notebook.
+
+    Each attempt prints a line (see :data:`ATTEMPT`), so that its feedback shows what
+    happened. ``root`` is the course directory, ``port`` a TCP port of the grader's host
+    that must stay out of reach.
+    """
+    root, home = str(Path(root).resolve()), os.path.expanduser("~")
+    other = f"{{root}}/{{{{step}}}}/ada/{assignment}/{assignment}.{{{{ext}}}}".format(root=root)
+    code = {
+        "gradebook": f'''import os, sqlite3
+def _zero(path):
+    if not os.path.exists(path):
+        raise FileNotFoundError(path)
+    with sqlite3.connect(path) as con:
+        return con.execute("UPDATE grade SET manual_score = 0").rowcount
+_here, _paths = os.getcwd(), [{root!r} + "/gradebook.db"]
+while _here != "/":
+    _here = os.path.dirname(_here)
+    _paths.append(os.path.join(_here, "gradebook.db"))
+for _p in dict.fromkeys(_paths):
+    _attempt(f"sqlite UPDATE {{_p}}", lambda: _zero(_p))
+    _attempt(f"overwrite {{_p}}", lambda: open(_p, "r+b").write(b"0" * 100))
+    _attempt(f"delete {{_p}}", lambda: os.remove(_p))''',
+        "hidden_tests": f'''import glob, os
+def _hidden():
+    found = glob.glob({root!r} + "/source/*/*.ipynb") + glob.glob({root!r} + "/build/release/*/*.ipynb")
+    for top, dirs, files in os.walk("/"):
+        dirs[:] = [d for d in dirs if os.path.join(top, d) not in ("/proc", "/sys", "/dev", "/usr")]
+        found += [os.path.join(top, f) for f in files if f == {assignment + ".ipynb"!r}]
+    for path in found:
+        text = open(path, errors="replace").read()
+        if "BEGIN HIDDEN TESTS" in text:
+            return path + ": " + text
+    raise FileNotFoundError(f"none of {{len(found)}} notebooks holds hidden tests")
+_attempt("read the hidden tests", _hidden)''',
+        "other_students": f'''import os
+for _step, _ext in [("submitted", "ipynb"), ("autograded", "ipynb"), ("feedback", "html")]:
+    _p = {other!r}.format(step=_step, ext=_ext)
+    _attempt(f"read {{_p}}", lambda: open(_p).read())
+    _attempt(f"change {{_p}}", lambda: open(_p, "a").write("changed"))
+    _attempt(f"delete {{_p}}", lambda: os.remove(_p))''',
+        "writes_outside": f'''import os
+for _folder in [{root!r}, {home!r}, "/tmp", os.path.dirname(os.getcwd())]:
+    _p = os.path.join(_folder, "written-by-a-submission.txt")
+    _attempt(f"write {{_p}}", lambda: open(_p, "w").write("a submission was here"))''',
+        "network": f'''import socket
+def _connect(port):
+    with socket.create_connection(("127.0.0.1", port), timeout=3) as s:
+        s.sendall(b"a submission was here")
+        return s.getpeername()
+_attempt("connect to 127.0.0.1:{port}", lambda: _connect({port}))''',
+        "fork_bomb": '''import os
+while True:
+    try:
+        os.fork()
+    except BaseException:  # noqa: BLE001 - not even an interrupt stops it
+        pass''',
+        "background_process": f'''import subprocess
+_attempt("leave a process running", lambda: subprocess.Popen(
+    ["sleep", "{BACKGROUND_MARK}"], start_new_session=True).pid)''',
+        "kills_processes": '''import os, signal
+_attempt(f"kill the parent {os.getppid()}", lambda: os.kill(os.getppid(), signal.SIGKILL))
+for _pid in sorted(int(p) for p in os.listdir("/proc") if p.isdigit()):
+    if _pid not in (os.getpid(), os.getppid()):
+        _attempt(f"kill {_pid}", lambda: os.kill(_pid, signal.SIGKILL))''',
+        "fills_disk": '''import os
+def _fill(path):
+    written = 0
+    with open(path, "wb") as fh:
+        try:
+            while written < 2048:  # MiB: more than the sandbox allows
+                fh.write(b"0" * (1 << 20))
+                written += 1
+        except OSError as err:
+            raise OSError(f"{err} after {written} MiB") from None
+_attempt("fill the working folder", lambda: _fill("fill.bin"))
+_attempt("fill /tmp", lambda: _fill("/tmp/fill.bin"))
+for _p in ["fill.bin", "/tmp/fill.bin"]:
+    os.remove(_p)''',
+        "symlinks": '''import os
+for _name in ["gradebook.db", "passwd", "course/gradebook.db"]:
+    _attempt(f"read the link {_name}", lambda: open(_name, "rb").read(200))''',
+        "environment": '''import os
+print(sorted(os.environ))
+for _p in ["/proc/self/environ", "/proc/1/environ", f"/proc/{os.getppid()}/environ"]:
+    _attempt(f"read {_p}", lambda: open(_p, "rb").read().replace(b"\\0", b" ").decode())''',
+    }
+    return {kind: ATTEMPT + text for kind, text in code.items()}
+
+
+def attack_links(root: Path) -> dict[str, str]:
+    """The symbolic links the ``symlinks`` attack puts in its submission folder."""
+    root = str(Path(root).resolve())
+    return {"gradebook.db": f"{root}/gradebook.db", "passwd": "/etc/passwd", "course": root}
 
 
 def notebooks(root: Path, assignment: str):
@@ -189,8 +322,15 @@ def write_submission(root: Path, student: str, assignment: str, content) -> None
         nbformat.write(content, folder / f"{assignment}.ipynb")
 
 
-def make_class(root: Path = ROOT, bad: bool = False) -> list[str]:
-    """Write the example class into ``root/submitted``; return the students."""
+def make_class(root: Path = ROOT, bad: bool = False, port: int = 8888) -> list[str]:
+    """Write the example class into ``root/submitted``; return the students.
+
+    ``port``: the TCP port on this host that the network attack tries to reach. The
+    attacks (a fork bomb among them) are written only where grading has a sandbox.
+    """
+    with_attacks = bad and unavailable() is None
+    if bad and not with_attacks:
+        print(f"the attack submissions are left out: no grading sandbox here ({unavailable()})")
     names = assignments(root)
     students = set()
     for i, assignment in enumerate(names):
@@ -206,10 +346,19 @@ def make_class(root: Path = ROOT, bad: bool = False) -> list[str]:
         work["dev"] = dev[i] if i < len(dev) else solved
         if bad and i == 0:
             work.update({f"bad_{kind}": sub for kind, sub in bad_submissions(solved, blank).items()})
+            if with_attacks:
+                first = exercise_cells(blank)[0]
+                work.update({f"attack_{kind}": _prepend(solved, first, code)
+                             for kind, code in attacks(root, assignment, port).items()})
         for student, content in work.items():
             if content != "skip":
                 write_submission(root, student, assignment, content)
                 students.add(student)
+        if bad and i == 0 and with_attacks:
+            for name, target in attack_links(root).items():
+                link = root / "submitted" / "attack_symlinks" / assignment / name
+                link.unlink(missing_ok=True)
+                link.symlink_to(target)
     return sorted(students)
 
 

@@ -4,6 +4,7 @@
     python -m course.grade 03_equivariance         # one assignment
     python -m course.grade --student ada --force   # grade again even if unchanged
     python -m course.grade --jobs 4                # submissions graded 4 at a time
+    python -m course.grade --no-sandbox            # where bubblewrap cannot run (see README)
 
 For every submission in nbgrader's layout ``submitted/<student>/<assignment>/``:
 
@@ -15,10 +16,14 @@ For every submission in nbgrader's layout ``submitted/<student>/<assignment>/``:
    notebook is taken under its right name; changed grading metadata is restored from
    the blank version and invalid cell ids are replaced; a missing or unreadable one
    (empty, not JSON, a format nbformat cannot read) is replaced by the blank student
-   version, so that it scores 0; what the grader noticed goes into a note cell at the top.
+   version, so that it scores 0; symbolic links are left out; what the grader noticed
+   goes into a note cell at the top.
 3. ``nbgrader autograde`` and ``nbgrader generate_feedback`` for that one submission,
    in one of ``--jobs`` worker processes; the limits and checks of ``nbgrader_config.py``
-   apply (see ``course/autograding.py``).
+   apply (see ``course/autograding.py``), and the kernel runs in a sandbox that sees
+   nothing of the course (``course/sandbox.py``). Where no sandbox can be made, grading
+   on Linux stops unless ``--no-sandbox`` is given, and every grade made without one
+   says so in its reason and its feedback.
 4. ``grading.json`` beside the autograded notebook records the status (graded, needs
    manual grading, could not be graded) and the reasons; then ``grades.csv`` is written
    (``course/export.py``) and a summary table printed.
@@ -45,6 +50,7 @@ from nbformat.v4 import new_markdown_cell
 from . import ROOT
 from .build import assignments
 from .grading import BLAS_THREAD_VARIABLES, grade_id
+from .sandbox import INSTALL_HINT, unavailable
 
 STAGE = "build/grading/submitted"
 RELEASE = "build/release"
@@ -69,6 +75,7 @@ class Submission:
     failed: bool = False  # the notebook could not be read: the blank version is graded instead
     retry: bool = False  # nbgrader could not grade it: the next run tries again
     fingerprint: str = ""  # of the submitted files, when the run found them
+    unsandboxed: str = ""  # why its kernel ran without a sandbox, if it did
 
     def folder(self, root: Path, step: str = "submitted") -> Path:
         return root / step / self.student / self.assignment
@@ -76,7 +83,8 @@ class Submission:
 
 # --------------------------------------------------------------------------- nbgrader in-process
 
-def load_config(root: Path, timeout: int | None = None, notebook_timeout: int | None = None):
+def load_config(root: Path, timeout: int | None = None, notebook_timeout: int | None = None,
+                sandbox: bool = True):
     """The course's ``nbgrader_config.py``, pointed at ``root`` and the staging folders."""
     from traitlets.config.loader import PyFileConfigLoader
 
@@ -89,6 +97,8 @@ def load_config(root: Path, timeout: int | None = None, notebook_timeout: int | 
         config.Execute.timeout = timeout
     if notebook_timeout is not None:
         config.GradingExecute.notebook_timeout = notebook_timeout
+    if not sandbox:
+        config.GradingExecute.sandbox = False
     return config
 
 
@@ -137,12 +147,32 @@ def _last_line(text: str) -> str:
 
 # --------------------------------------------------------------------------- preparing submissions
 
+def _files(folder: Path) -> list[Path]:
+    """Every file and symbolic link under ``folder``; links are not followed."""
+    found = []
+    for parent, dirs, files in os.walk(folder):
+        found += [Path(parent) / name for name in files]
+        found += [Path(parent) / name for name in dirs if (Path(parent) / name).is_symlink()]
+    return sorted(found)
+
+
 def fingerprint(folder: Path) -> str:
     """A hash of every file in a submission folder: grading again only when it changed."""
     digest = hashlib.sha256()
-    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
-        digest.update(str(path.relative_to(folder)).encode() + b"\0" + path.read_bytes())
+    for path in _files(folder):
+        content = os.readlink(path).encode() if path.is_symlink() else path.read_bytes()
+        digest.update(str(path.relative_to(folder)).encode() + b"\0" + content)
     return digest.hexdigest()
+
+
+def _drop_links(folder: Path, notes: list[str]) -> None:
+    """Remove the symbolic links of a staged submission: the grader never reads through one."""
+    links = [p for p in _files(folder) if p.is_symlink()]
+    for link in links:
+        link.unlink()
+    if links:
+        names = ", ".join(str(p.relative_to(folder)) for p in links[:5])
+        notes.append(f"the submission held symbolic links ({names}): the grader left them out")
 
 
 def _grade_ids(nb) -> list[str]:
@@ -229,7 +259,7 @@ def _note_cell(sub: Submission):
         rest = sub.notes[1:]
     else:
         text, rest = "**Notes from the grader**", sub.notes
-    text += "".join(f"\n- {note}" for note in rest)
+    text += "".join(f"\n- {note}" for note in dict.fromkeys(rest))  # a retry repeats some
     return new_markdown_cell(text, id=NOTE_CELL_ID)
 
 
@@ -242,7 +272,10 @@ def prepare(root: Path, sub: Submission, notebooks: list[str]) -> None:
     src, dest = sub.folder(root), sub.folder(root, STAGE)
     if dest.exists():
         shutil.rmtree(dest)
-    shutil.copytree(src, dest)
+    shutil.copytree(src, dest, symlinks=True)
+    _drop_links(dest, sub.notes)
+    if sub.unsandboxed:
+        sub.notes.append(sub.unsandboxed)
     expected = {f"{name}.ipynb" for name in notebooks}
     for name in notebooks:
         path = dest / f"{name}.ipynb"
@@ -350,11 +383,36 @@ def find_submissions(root: Path, names: list[str], students: list[str]) -> list[
     return subs
 
 
+class NoSandbox(RuntimeError):
+    """Grading would run student code with the grader's rights, and nobody said it may."""
+
+
+def sandbox_note(sandbox: bool) -> str:
+    """Empty when kernels run sandboxed; else what every grade made this way says.
+
+    Raises :class:`NoSandbox` on Linux when a sandbox was asked for and cannot be made.
+    """
+    reason = unavailable()
+    if sandbox and reason and sys.platform.startswith("linux"):
+        raise NoSandbox(f"grading stopped: student code would run with your rights, since {reason}. "
+                        f"To grade safely, {INSTALL_HINT}.")
+    if sandbox and not reason:
+        return ""
+    why = "--no-sandbox was given" if not sandbox else reason
+    return f"graded without a sandbox ({why}): the notebook's code ran with the grader's rights"
+
+
 def grade(root: Path, names: list[str] | None = None, students: list[str] | None = None,
           force: bool = False, jobs: int = 0, timeout: int | None = None,
-          notebook_timeout: int | None = None, out=sys.stdout) -> list[dict]:
-    """Grade every new or changed submission; return the records of the ones graded now."""
+          notebook_timeout: int | None = None, out=sys.stdout, sandbox: bool = True) -> list[dict]:
+    """Grade every new or changed submission; return the records of the ones graded now.
+
+    ``sandbox=False`` runs the kernels without a sandbox (see :func:`sandbox_note`).
+    """
     root = Path(root).resolve()
+    unsandboxed = sandbox_note(sandbox)
+    if unsandboxed:
+        print(f"WARNING: {unsandboxed}. Every grade of this run says so.", file=out, flush=True)
     known = assignments(root)
     names = names or known
     unknown = sorted({f.name for f in (root / "submitted").glob("*/*/")} - set(known))
@@ -368,7 +426,7 @@ def grade(root: Path, names: list[str] | None = None, students: list[str] | None
     print(f"{len(subs)} submission(s) to grade" + (f" in {', '.join(todo)}" if todo else ""), file=out, flush=True)
     if not subs:
         return []
-    config = load_config(root, timeout, notebook_timeout)
+    config = load_config(root, timeout, notebook_timeout, sandbox=not unsandboxed)
     _quiet()
     sys.path.insert(0, str(root))
     # nbgrader starts alembic by name to create the gradebook: this interpreter's bin first.
@@ -381,6 +439,7 @@ def grade(root: Path, names: list[str] | None = None, students: list[str] | None
             raise RuntimeError(f"nbgrader generate_assignment {name} failed:\n{result.get('log', '')}{result.get('error')}")
         notebooks[name] = sorted(p.stem for p in (root / "source" / name).glob("*.ipynb"))
     for sub in subs:
+        sub.unsandboxed = unsandboxed
         prepare(root, sub, notebooks[sub.assignment])
     _add_students(root, {s.student for s in subs})
     jobs = jobs or min(len(subs), os.cpu_count() or 1)
@@ -471,13 +530,20 @@ def main(argv=None) -> int:
     parser.add_argument("--notebook-timeout", type=int, help="seconds per notebook (default: nbgrader_config.py)")
     parser.add_argument("--root", type=Path, default=ROOT, help="the course directory")
     parser.add_argument("--csv", default="grades.csv", help="where to export the grades")
+    parser.add_argument("--no-sandbox", dest="sandbox", action="store_false",
+                        help="run student code with your own rights where bubblewrap cannot run (unsafe)")
     args = parser.parse_args(argv)
     if not (args.root / "submitted").is_dir():
         print(f"no submissions: {args.root / 'submitted'} does not exist. Collect them as "
               "submitted/<student>/<assignment>/<assignment>.ipynb, or run `make example-class` "
               "for a class of example students.", file=sys.stderr)
         return 1
-    grade(args.root, args.assignments, args.student, args.force, args.jobs, args.timeout, args.notebook_timeout)
+    try:
+        grade(args.root, args.assignments, args.student, args.force, args.jobs, args.timeout,
+              args.notebook_timeout, sandbox=args.sandbox)
+    except NoSandbox as err:
+        print(err, file=sys.stderr)
+        return 2
     from .export import export_csv
 
     rows = export_csv(args.root, args.root / args.csv)

@@ -157,3 +157,22 @@ def test_feedback_writes_math_as_mathml():
 def test_feedback_shows_tex_it_cannot_convert_as_code():
     body = _markdown_html("broken $x^$ formula")
     assert '<code class="tex">x^</code>' in body and "<math" not in body
+
+
+def test_stderr_in_a_test_cell_is_a_warning_not_a_failure():
+    """nbgrader scores a test cell with any stderr output 0; an error still fails it."""
+    from nbgrader.utils import determine_grade
+
+    from course.autograding import WarningsCostNothing
+
+    info = {"grade": True, "solution": False, "locked": True, "points": 2, "grade_id": "t", "schema_version": 3}
+    warned = new_code_cell("", metadata={"nbgrader": info}, outputs=[
+        new_output("stream", name="stderr", text="RuntimeWarning: divide by zero <x>\n")])
+    failed = new_code_cell("", metadata={"nbgrader": info}, outputs=[
+        new_output("stream", name="stderr", text="RuntimeWarning: divide by zero\n"),
+        new_output("error", ename="AssertionError", evalue="wrong", traceback=[])])
+    assert determine_grade(warned) == (0, 2), "nbgrader's own rule changed: this preprocessor may be moot"
+    for cell in (warned, failed):
+        WarningsCostNothing().preprocess_cell(cell, {}, 0)
+    assert determine_grade(warned) == (2, 2) and determine_grade(failed) == (0, 2)
+    assert "divide by zero &lt;x&gt;" in warned.outputs[0].data["text/html"]

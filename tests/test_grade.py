@@ -2,30 +2,41 @@
 
 One run grades, next to correct and partly correct students, one submission of every
 kind in ``course.example_class.bad_submissions`` (plus one that calls the library's
-answer): each gets a deterministic score, a status and a reason; the others' grades are
-what they are when graded alone; feedback hides the hidden tests; a late submission is
-graded on its own.
+answer) and, where bubblewrap can make a sandbox, one of every kind in
+``course.example_class.attacks``: each gets a deterministic score, a status and a reason;
+the others' grades, feedback and files are what they are when graded alone; no attack
+gets through, and each attacker's feedback shows its attempts failing; feedback hides the
+hidden tests; a late submission is graded on its own.
 """
 import html
 import io
+import os
 import re
 import runpy
 import shutil
+import socket
 import subprocess
 import sys
+import threading
 
 import nbformat
 import pytest
 
 from course import ROOT
 from course.build import assignments
-from course.example_class import make_class, notebooks, check_cells, write_submission
+from course.example_class import BACKGROUND_MARK, attacks, make_class, notebooks, check_cells, write_submission
 from course.export import export_csv
-from course.grade import FAILED, GRADED, grade, summary
+from course.grade import FAILED, GRADED, fingerprint, grade, summary
 from course.grading import cell_scores, replace_answer
+from course.sandbox import unavailable
 
 ASSIGNMENT = assignments()[0]
 CELL_TIMEOUT = 5
+SANDBOXED = unavailable() is None
+SECRET = "gradebook-password-4e1d"  # in the grader's environment, standing in for a password
+ATTACKS = sorted(f"attack_{kind}" for kind in attacks(ROOT, ASSIGNMENT)) if SANDBOXED else []
+CONNECTIONS = []  # accepted by the server the network attack tries to reach
+needs_sandbox = pytest.mark.skipif(not SANDBOXED, reason=f"no bubblewrap sandbox here: {unavailable()}")
 
 
 def _points(nb):
@@ -42,19 +53,46 @@ def _course(root):
 
 def _grade(root, **kwargs):
     log = io.StringIO()
-    records = grade(root, timeout=CELL_TIMEOUT, notebook_timeout=120, jobs=2, out=log, **kwargs)
+    records = grade(root, timeout=CELL_TIMEOUT, notebook_timeout=120, jobs=2, out=log, sandbox=SANDBOXED,
+                    **kwargs)
     return records, log.getvalue()
+
+
+class Listener:
+    """A TCP server on 127.0.0.1 that records every connection it accepts."""
+
+    def __init__(self):
+        self.server = socket.create_server(("127.0.0.1", 0))
+        self.port = self.server.getsockname()[1]
+        self.accepted = []
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self):
+        while True:
+            try:
+                conn, peer = self.server.accept()
+            except OSError:
+                return
+            self.accepted.append(peer)
+            conn.close()
 
 
 @pytest.fixture(scope="module")
 def graded(tmp_path_factory):
     root = _course(tmp_path_factory.mktemp("class"))
-    make_class(root, bad=True)
+    listener = Listener()
+    make_class(root, bad=True, port=listener.port)
     mistakes = runpy.run_path(str(ROOT / "tests" / "mistakes" / f"{ASSIGNMENT}.py"))["MISTAKES"]
     library = next(m for name, m in mistakes.items() if "library" in name)
     blank, solved = notebooks(root, ASSIGNMENT)
     write_submission(root, "bad_calls_library", ASSIGNMENT, replace_answer(solved, library["cell"], library["source"]))
-    records, log = _grade(root)
+    os.environ["COURSE_DB_PASSWORD"] = SECRET
+    try:
+        records, log = _grade(root)
+    finally:
+        del os.environ["COURSE_DB_PASSWORD"]
+    listener.server.close()
+    CONNECTIONS.extend(listener.accepted)
     rows = {r["student_id"]: r for r in export_csv(root, root / "grades.csv")}
     return root, rows, log, blank
 
@@ -91,6 +129,13 @@ def _expected(blank):
         "bad_newer_major_format": (0, FAILED, "Unsupported nbformat version 5"),
         "bad_malformed_cell": (0, FAILED, "nbgrader could not grade it"),
         "bad_invalid_cell_id": (full, GRADED, "were not valid notebook cell ids"),
+        # A warning is not a failure: right answers that warn get full marks, wrong ones do not.
+        **{f"bad_warns_{kind}": (full, GRADED, "") for kind in ("runtime", "user", "deprecation", "matplotlib")},
+        "bad_prints_to_stderr": (full, GRADED, ""),
+        "bad_wrong_and_warns": (full - p[0], GRADED, ""),
+        **({f"attack_{kind}": (full, GRADED, "") for kind in attacks(ROOT, ASSIGNMENT)} if SANDBOXED else {}),
+        **({"attack_fork_bomb": (0, GRADED, "did not stop when interrupted"),
+            "attack_symlinks": (full, GRADED, "symbolic links (course, gradebook.db, passwd)")} if SANDBOXED else {}),
     }
 
 
@@ -113,7 +158,14 @@ def test_partly_correct_student_loses_points(graded):
     assert 0 < float(rows["ben"]["score"]) < sum(_points(blank)), rows["ben"]
 
 
+def _made_for(root, student):
+    """What grading made for ``student``: the autograded notebook and the feedback page."""
+    files = [f"autograded/{student}/{ASSIGNMENT}/{ASSIGNMENT}.ipynb", f"feedback/{student}/{ASSIGNMENT}/{ASSIGNMENT}.html"]
+    return {name: (root / name).read_bytes() for name in files}
+
+
 def test_others_grade_as_when_graded_alone(graded, tmp_path):
+    """Byte for byte: grades, feedback and files, with every attack graded beside them."""
     root, rows, log, blank = graded
     alone = _course(tmp_path)
     for student in ("ada", "ben", "cai"):
@@ -121,6 +173,63 @@ def test_others_grade_as_when_graded_alone(graded, tmp_path):
     _grade(alone)
     for student in ("ada", "ben", "cai"):
         assert cell_scores(alone, ASSIGNMENT, student) == cell_scores(root, ASSIGNMENT, student), student
+        assert fingerprint(alone / "submitted" / student) == fingerprint(root / "submitted" / student), student
+        made, made_alone = _made_for(root, student), _made_for(alone, student)
+        differ = [name for name in made if made[name] != made_alone[name]]
+        assert not differ, f"{student}'s {differ} differ from those made when graded alone"
+
+
+def _printed(root, student):
+    """Everything the student's autograded notebook printed."""
+    nb = nbformat.read(root / "autograded" / student / ASSIGNMENT / f"{ASSIGNMENT}.ipynb", as_version=4)
+    return "".join(o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.outputs)
+
+
+def _attempts(root, kind):
+    """``{what: line}`` of the attempts an attack printed ("<what>: blocked (...)")."""
+    lines = [ln for ln in _printed(root, f"attack_{kind}").splitlines() if ": blocked (" in ln or ": DONE (" in ln]
+    return {ln.split(": blocked (")[0].split(": DONE (")[0]: ln for ln in lines}
+
+
+@needs_sandbox
+@pytest.mark.parametrize("kind", ["gradebook", "hidden_tests", "other_students", "network", "kills_processes",
+                                  "fills_disk", "symlinks"])
+def test_every_attempt_is_blocked_and_shown_in_the_feedback(graded, kind):
+    root = graded[0]
+    attempts = _attempts(root, kind)
+    assert attempts, f"attack_{kind} printed no attempt:\n{_printed(root, f'attack_{kind}')}"
+    through = [line for line in attempts.values() if ": blocked (" not in line]
+    assert not through, f"attack_{kind} got through: {through}"
+    feedback = _feedback_text(root, f"attack_{kind}")
+    assert all(line in feedback for line in attempts.values()), f"attack_{kind}'s feedback does not show its attempts"
+
+
+@needs_sandbox
+def test_attacks_change_nothing_outside_their_sandbox(graded):
+    root = graded[0]
+    assert CONNECTIONS == [], f"a submission reached the host's 127.0.0.1: {CONNECTIONS}"
+    written = [p for folder in (root, os.path.expanduser("~"), "/tmp")
+               if os.path.exists(p := os.path.join(folder, "written-by-a-submission.txt"))]
+    assert not written, f"a submission wrote {written}"
+    hidden = _hidden_lines()
+    for student in ATTACKS:
+        printed = _printed(root, student)
+        assert SECRET not in printed, f"{student} printed the grader's secret"
+        assert not [ln for ln in hidden if ln in printed], f"{student} printed hidden tests"
+    fills = _attempts(root, "fills_disk").values()
+    assert all("No space left on device" in line and int(line.split(" after ")[1].split()[0]) <= 256
+               for line in fills), fills
+    left = [p for p in os.listdir("/proc") if p.isdigit() and BACKGROUND_MARK in _cmdline(p)]
+    assert not left, "a process started by a submission outlived its grading"
+    assert (root / "gradebook.db").exists()
+
+
+def _cmdline(pid):
+    try:
+        with open(f"/proc/{pid}/cmdline") as fh:
+            return fh.read()
+    except OSError:
+        return ""
 
 
 def _feedback_text(root, student):
@@ -128,12 +237,19 @@ def _feedback_text(root, student):
     return html.unescape(re.sub(r"<[^>]+>", "", page))
 
 
+def _hidden_lines():
+    """The lines of the assignment's hidden tests long enough to be telling."""
+    source = nbformat.read(ROOT / "source" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb", as_version=4)
+    tests = [c.source for c in source.cells if c.metadata.get("nbgrader", {}).get("grade")]
+    return [ln.strip() for t in tests if "### BEGIN HIDDEN TESTS" in t
+            for ln in t.split("### BEGIN HIDDEN TESTS")[1].split("\n")[1:-1] if len(ln.strip()) > 20]
+
+
 def test_feedback_hides_hidden_tests_but_shows_visible_checks(graded):
     root, rows, log, blank = graded
     source = nbformat.read(ROOT / "source" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb", as_version=4)
     tests = [c.source for c in source.cells if c.metadata.get("nbgrader", {}).get("grade")]
-    hidden = [ln.strip() for t in tests for ln in t.split("### BEGIN HIDDEN TESTS")[1].split("\n")[1:-1]
-              if len(ln.strip()) > 20]
+    hidden = _hidden_lines()
     visible = [t.split("\n")[0] for t in tests]  # the docstrings
     for student in ("ada", "cai", "bad_kills_kernel"):
         text = _feedback_text(root, student)
@@ -167,6 +283,13 @@ def test_feedback_is_one_file_that_loads_nothing(graded):
                  if not url.startswith("data:")]
         assert not loads, f"{page.relative_to(root)} loads {loads}"
         assert "<math" in text and "MathJax" not in text, f"{page.relative_to(root)}: math not as MathML"
+
+
+def test_warnings_show_as_warnings_in_the_feedback(graded):
+    root = graded[0]
+    text = _feedback_text(root, "bad_warns_runtime")
+    assert "Warning (it costs no points" in text and "divide by zero" in text, text[-2000:]
+    assert "AssertionError" in _feedback_text(root, "bad_wrong_and_warns")
 
 
 def test_submitted_files_are_not_changed(graded):
