@@ -76,3 +76,24 @@ MISTAKES = {
         "fails": ["test_input_gradient"],
     },
 }
+
+# Library twins that compute the whole answer: each must lose the exercise's points.
+SHORTCUTS = {
+    "dependency_from_library_matrix": {
+        "cell": "conv1d_dependency",
+        "source": '''from cnnlib.conv import conv2d_matrix
+
+def conv1d_dependency(n, k, stride=1, padding=0):
+    M = conv2d_matrix(np.ones((1, 1, 1, k)), (1, n), stride=(1, stride), padding=(0, padding))
+    return (M != 0).astype(int)''',
+        "fails": ["test_conv1d_dependency"],
+    },
+    "receptive_fields_by_library": {
+        "cell": "receptive_fields",
+        "source": '''from cnnlib.shapes import receptive_field
+
+def receptive_fields(layers):
+    return receptive_field(layers, per_layer=True)''',
+        "fails": ["test_receptive_fields"],
+    },
+}

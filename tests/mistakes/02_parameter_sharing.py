@@ -163,3 +163,34 @@ MISTAKES = {
         "fails": ["test_count_parameters"],
     },
 }
+
+# Library twins that compute the whole answer: each must lose the exercise's points.
+SHORTCUTS = {
+    "matrix_by_library": {
+        "cell": "conv_matrix",
+        "source": '''import cnnlib.conv
+
+def conv_matrix(kernel, input_shape, stride=1):
+    return cnnlib.conv.conv2d_matrix(np.asarray(kernel, dtype=float)[None, None], input_shape, stride=stride)''',
+        "fails": ["test_conv_matrix"],
+    },
+    "matrix_from_convolving_basis_images": {
+        "cell": "conv_matrix",
+        "source": '''import scipy.signal
+
+def conv_matrix(kernel, input_shape, stride=1):
+    H, W = input_shape
+    columns = [scipy.signal.correlate2d(np.eye(H * W)[i].reshape(H, W), kernel, "valid")[::stride, ::stride].ravel()
+               for i in range(H * W)]
+    return np.stack(columns, axis=1)''',
+        "fails": ["test_conv_matrix"],
+    },
+    "dense_cost_by_building_the_layer": {
+        "cell": "dense_layer_cost",
+        "source": '''def dense_layer_cost(in_shape, out_shape):
+    n_in, n_out = int(np.prod(in_shape)), int(np.prod(out_shape))
+    layer = cnnlib.nn.Linear(n_in, n_out)
+    return {"weights": layer.weight.size, "biases": layer.bias.size, "mult_adds": layer.weight.size}''',
+        "fails": ["test_dense_layer_cost"],
+    },
+}

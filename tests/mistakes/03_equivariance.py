@@ -121,3 +121,48 @@ MISTAKES = {
         "fails": ["test_blur_subsample"],
     },
 }
+
+# Library twins that compute the whole answer: each must lose the exercise's points.
+SHORTCUTS = {
+    "scipy_wrap_boundary": {
+        "cell": "circular_conv2d",
+        "source": '''import scipy.signal
+
+def circular_conv2d(x, w):
+    return scipy.signal.correlate2d(x, w, mode="same", boundary="wrap")''',
+        "fails": ["test_circular_conv2d"],
+    },
+    "ndimage_wrap_mode": {
+        "cell": "circular_conv2d",
+        "source": '''from scipy import ndimage
+
+def circular_conv2d(x, w):
+    w = np.asarray(w, dtype=float)
+    return ndimage.correlate(np.asarray(x, dtype=float), w, mode="wrap",
+                             origin=(-((w.shape[0] + 1) % 2), -((w.shape[1] + 1) % 2)))''',
+        "fails": ["test_circular_conv2d"],
+    },
+}
+
+# Correct answers written differently from the solution: each must earn full marks.
+CORRECT = {
+    "wrap_pad_then_scipy_correlate": {
+        "cell": "circular_conv2d",
+        "source": '''import scipy.signal
+
+def circular_conv2d(x, w):
+    w = np.asarray(w, dtype=float)
+    kh, kw = w.shape
+    padded = np.pad(np.asarray(x, dtype=float), (((kh - 1) // 2, kh // 2), ((kw - 1) // 2, kw // 2)), mode="wrap")
+    return scipy.signal.correlate(padded, w, mode="valid")''',
+    },
+    "sum_of_rolled_copies": {
+        "cell": "blur_subsample",
+        "source": '''def blur_subsample(x, stride=2, taps=(1, 2, 1)):
+    t = np.asarray(taps, dtype=float) / np.sum(taps)
+    c = (len(t) - 1) // 2
+    blurred = sum(t[m] * t[n] * np.roll(x, (c - m, c - n), axis=(0, 1))
+                  for m in range(len(t)) for n in range(len(t)))
+    return blurred[::stride, ::stride]''',
+    },
+}

@@ -148,3 +148,81 @@ MISTAKES = {
         "fails": ["test_rotation_invariant_response"],
     },
 }
+
+# Library twins that compute the whole answer: each must lose the exercise's points.
+SHORTCUTS = {
+    "output_size_by_library": {
+        "cell": "pool_output_size",
+        "source": '''from cnnlib.shapes import conv_output_size
+
+def pool_output_size(n, width, stride):
+    return int(conv_output_size(n, width, stride=stride))''',
+        "fails": ["test_pool_output_size"],
+    },
+    "pool1d_by_pool_module": {
+        "cell": "pool1d",
+        "source": '''import cnnlib.pool
+
+def pool1d(x, width, stride=1, mode="max"):
+    x = np.asarray(x, dtype=float)[None, :, None, :]
+    if mode == "l2":
+        return cnnlib.pool.lp_pool2d_forward(x, 2, (1, width), stride=(1, stride))[0][0, :, 0, :]
+    f = cnnlib.pool.max_pool2d_forward if mode == "max" else cnnlib.pool.avg_pool2d_forward
+    return f(x, (1, width), stride=(1, stride))[0][0, :, 0, :]''',
+        "fails": ["test_pool1d"],
+    },
+    "pool1d_by_scipy_filters": {
+        "cell": "pool1d",
+        "source": '''from scipy import ndimage
+
+def pool1d(x, width, stride=1, mode="max"):
+    x = np.asarray(x, dtype=float)
+    start, stop = width // 2, x.shape[1] - (width - 1) // 2
+    if mode == "max":
+        return ndimage.maximum_filter1d(x, width, axis=1)[:, start:stop:stride]
+    mean = ndimage.uniform_filter1d(x if mode == "avg" else x ** 2, width, axis=1)[:, start:stop:stride]
+    return mean if mode == "avg" else np.sqrt(mean * width)''',
+        "fails": ["test_pool1d"],
+    },
+    "gaussian_by_scipy_window": {
+        "cell": "gaussian_window",
+        "source": '''from scipy.signal.windows import gaussian
+
+def gaussian_window(width, sigma):
+    g = np.outer(gaussian(width, sigma), gaussian(width, sigma))
+    return g / g.sum()''',
+        "fails": ["test_gaussian_window"],
+    },
+    "shift_fraction_by_library_pooling": {
+        "cell": "shift_change_fraction",
+        "source": '''def shift_change_fraction(x, width, mode="max"):
+    x = np.asarray(x, dtype=float)
+    pool = cnnlib.max_pool2d if mode == "max" else cnnlib.avg_pool2d
+    before = pool(x[1:][None, None, None], (1, width), stride=1).ravel()
+    after = pool(x[:-1][None, None, None], (1, width), stride=1).ravel()
+    return float(np.mean(np.abs(after - before) > 1e-12))''',
+        "fails": ["test_shift_change_fraction"],
+    },
+}
+
+# Correct answers written differently from the solution: each must earn full marks.
+CORRECT = {
+    "pool1d_sliding_windows": {
+        "cell": "pool1d",
+        "source": '''def pool1d(x, width, stride=1, mode="max"):
+    windows = np.lib.stride_tricks.sliding_window_view(np.asarray(x, dtype=float), width, axis=1)[:, ::stride]
+    if mode == "max":
+        return windows.max(axis=-1)
+    if mode == "avg":
+        return windows.mean(axis=-1)
+    return np.linalg.norm(windows, axis=-1)''',
+    },
+    "shift_fraction_counting_loop": {
+        "cell": "shift_change_fraction",
+        "source": '''def shift_change_fraction(x, width, mode="max"):
+    x = np.asarray(x, dtype=float)
+    before, after = pool1d(x[None, 1:], width, 1, mode)[0], pool1d(x[None, :-1], width, 1, mode)[0]
+    changed = sum(1 for a, b in zip(after, before) if abs(a - b) > 1e-12)
+    return changed / len(before)''',
+    },
+}

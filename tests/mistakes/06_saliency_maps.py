@@ -56,3 +56,23 @@ MISTAKES = {
         "fails": ["test_share_in_box"],
     },
 }
+
+# Library twins that compute the whole answer: each must lose the exercise's points.
+SHORTCUTS = {
+    "saliency_by_library": {
+        "cell": "my_saliency",
+        "source": '''from cnnlib.saliency import saliency_map as _s
+
+def my_saliency(model, x, target):
+    return _s(model, x, target)''',
+        "fails": ["test_my_saliency"],
+    },
+    "share_by_library": {
+        "cell": "share_in_box",
+        "source": '''import cnnlib.saliency
+
+def share_in_box(sal, box):
+    return float(cnnlib.saliency.saliency_in_box(np.asarray(sal, dtype=float)[None], np.array([box]))[0])''',
+        "fails": ["test_share_in_box"],
+    },
+}

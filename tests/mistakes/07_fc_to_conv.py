@@ -60,3 +60,25 @@ MISTAKES = {
         "fails": ["test_multiply_adds"],
     },
 }
+
+# Library twins that compute the whole answer: each must lose the exercise's points.
+SHORTCUTS = {
+    "weights_by_fc_to_conv": {
+        "cell": "linear_to_conv_weight",
+        "source": '''def linear_to_conv_weight(weight, in_shape):
+    layer = Linear(int(np.prod(in_shape)), weight.shape[0])
+    layer.weight = np.asarray(weight, dtype=np.float32)
+    return cnnlib.convert.fc_to_conv(layer, in_shape).weight''',
+        "fails": ["test_linear_to_conv_weight"],
+    },
+    "size_by_library": {
+        "cell": "feature_map_size",
+        "source": '''from cnnlib.shapes import conv_output_size
+
+def feature_map_size(n, layers):
+    for kernel, stride, padding in layers:
+        n = conv_output_size(n, kernel, stride=stride, padding=padding)
+    return int(n)''',
+        "fails": ["test_feature_map_size"],
+    },
+}

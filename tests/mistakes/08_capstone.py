@@ -65,3 +65,56 @@ MISTAKES = {
         "fails": ["test_per_class_accuracy"],
     },
 }
+
+# Library twins that compute the whole answer: each must lose the exercise's points.
+SHORTCUTS = {
+    "count_by_building_the_layer": {
+        "cell": "conv_params",
+        "source": '''def conv_params(c_in, c_out, k, bias=True):
+    return cnnlib.nn.Conv2d(c_in, c_out, k, bias=bias).num_parameters()''',
+        "fails": ["test_conv_params"],
+    },
+    "residual_wraps_library_block": {
+        "cell": "ResidualBlock",
+        "source": '''class ResidualBlock(Module):
+    def __init__(self, body):
+        super().__init__()
+        self.body = body
+        self._inner = cnnlib.nn.Residual(body)
+
+    def named_children(self):
+        return (("body", self.body),)
+
+    def forward(self, x):
+        return self._inner(x)
+
+    def backward(self, grad_out):
+        return self._inner.backward(grad_out)''',
+        "fails": ["test_ResidualBlock"],
+    },
+    "confusion_by_sklearn": {
+        "cell": "confusion_matrix",
+        "source": '''from sklearn.metrics import confusion_matrix as _sk
+
+def confusion_matrix(y_true, y_pred, n_classes):
+    return _sk(y_true, y_pred, labels=np.arange(n_classes))''',
+        "fails": ["test_confusion_matrix"],
+    },
+}
+
+# Correct answers written differently from the solution: each must earn full marks.
+CORRECT = {
+    "confusion_by_bincount": {
+        "cell": "confusion_matrix",
+        "source": '''def confusion_matrix(y_true, y_pred, n_classes):
+    flat = np.asarray(y_true, dtype=int) * n_classes + np.asarray(y_pred, dtype=int)
+    return np.bincount(flat, minlength=n_classes * n_classes).reshape(n_classes, n_classes)''',
+    },
+    "per_class_with_errstate": {
+        "cell": "per_class_accuracy",
+        "source": '''def per_class_accuracy(cm):
+    cm = np.asarray(cm, dtype=float)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(cm.sum(axis=1) > 0, cm.diagonal() / cm.sum(axis=1), np.nan)''',
+    },
+}
