@@ -2,6 +2,7 @@
 import os
 
 import numpy as np
+import oracle
 import pytest
 from hypothesis import HealthCheck, settings
 
@@ -15,15 +16,35 @@ settings.register_profile("explore", deadline=None, max_examples=500)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 
+RNG_SEED = 20261122
+
+
 @pytest.fixture
 def rng():
-    """A seeded generator, fresh for every test."""
-    return np.random.default_rng(20261122)
+    """A seeded generator, fresh for every test (a failing test's report names the seed)."""
+    return np.random.default_rng(RNG_SEED)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item, call):
+    report = yield
+    if report.failed and "rng" in getattr(item, "fixturenames", ()):
+        report.sections.append(("random inputs", f"the rng fixture: np.random.default_rng({RNG_SEED})"))
+    return report
+
+
+def pytest_report_header():
+    table = oracle.manifest()
+    stored = f"stored results of PyTorch {table['torch']}" if table else f"{oracle.GOLDEN.name} is missing"
+    live = "and live PyTorch" if oracle.torch_installed() else f"only (PyTorch not installed, or {oracle.NO_TORCH} set)"
+    return f"PyTorch oracle: {stored} {live}"
 
 
 @pytest.fixture(scope="session")
 def torch():
-    """PyTorch (CPU), or skip: the PyTorch-oracle tests run where PyTorch is installed."""
-    torch = pytest.importorskip("torch", reason="PyTorch is not installed: oracle tests skipped")
-    torch.set_num_threads(1)
+    """PyTorch (CPU, one thread) for a test that needs it live, or skip. The PyTorch-oracle
+    tests do not: they use tests/oracle/golden.npz where PyTorch is not installed."""
+    torch = oracle.live_torch()
+    if torch is None:
+        pytest.skip(f"PyTorch is not installed (or {oracle.NO_TORCH} is set)")
     return torch

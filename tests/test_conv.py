@@ -4,13 +4,14 @@ and inputs left alone.
 
 Random inputs come from np.random.default_rng(seed) with the seed in the test's id (or, for
 the property tests, in Hypothesis's report)."""
-import zlib
+import functools
 
 import numpy as np
 import pytest
 import scipy.signal
 from hypothesis import given, note
 from hypothesis import strategies as st
+from oracle import Oracle, seed_of
 
 import cnnlib.conv
 from cnnlib import (
@@ -189,11 +190,6 @@ def _conv_id(config):
     n, c_in, c_out, h, w, kernel, stride, padding, dilation, bias = config
     return (f"{n}x{c_in}x{h}x{w}-w{c_out}x{c_in}x{kernel[0]}x{kernel[1]}-s{stride}-p{padding}"
             f"-d{dilation}-{'bias' if bias else 'nobias'}").replace(" ", "")
-
-
-def seed_of(text):
-    """A seed for np.random.default_rng from a string, the same in every process (hash() is not)."""
-    return zlib.crc32(text.encode())
 
 
 def _seeded(case_id):
@@ -390,31 +386,60 @@ def test_path_configs_cover_dilations_and_column_strides():
 
 def test_the_torch_oracle_sees_every_forward_path():
     chosen = set()
-    for (n, c_in, c_out, h, w, kernel, stride, padding, dilation, bias), dtype in TORCH_CONV2D:
+    for case in CONV2D_ORACLE.cases:
+        (n, c_in, c_out, h, w, kernel, stride, padding, dilation, bias), dtype = case.config
         x, wt = np.zeros((n, c_in, h, w), dtype), np.zeros((c_out, c_in) + kernel, dtype)
         chosen.add(conv2d_forward(x, wt, None, stride, padding, dilation)[1]["path"])
     assert chosen == set(FORWARD_PATHS)
 
 
-@pytest.mark.parametrize("c_out", [1, 7, 8, 13])
-@pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_im2col_products_for_few_and_many_output_maps(torch, monkeypatch, c_out, dtype):
-    """float32 with < 8 output maps uses one product per output row; the rest, one product."""
-    monkeypatch.setattr(cnnlib.conv, "_forward_path", lambda *args: "im2col")
-    rng = np.random.default_rng(c_out)
+def _im2col_inputs(case):
+    """x, w and b of an im2col case in its dtype, and the generator to go on with."""
+    c_out, dtype = case.config
+    rng = case.rng()
     x = rng.standard_normal((3, 2, 9, 7)).astype(dtype)
     wt = rng.standard_normal((c_out, 2, 3, 2)).astype(dtype)
     b = rng.standard_normal(c_out).astype(dtype)
-    for stride, padding in [(1, 1), ((2, 1), (0, 2))]:
-        out, cache = conv2d_forward(x, wt, b, stride, padding)
-        assert cache["path"] == "im2col"
-        g = rng.standard_normal(out.shape).astype(dtype)
+    return x, wt, b, rng
+
+
+IM2COL_LAYERS = [(1, 1), ((2, 1), (0, 2))]  # (stride, padding) of the layers of each case
+
+
+def _torch_im2col(torch, case):
+    """Reference: PyTorch's conv2d of each layer of IM2COL_LAYERS on one x, w, b."""
+    c_out, dtype = case.config
+    x, wt, b, rng = _im2col_inputs(case)
+    results = {}
+    for stride, padding in IM2COL_LAYERS:
         tx, tw, tb = (_torch_tensor(torch, a, True) for a in (x, wt, b))
         t_out = torch.nn.functional.conv2d(tx, tw, tb, stride, padding)
-        t_out.backward(_torch_tensor(torch, g))
-        assert_close(out, t_out.detach().numpy(), dtype)
-        for got, t in zip(conv2d_backward(g, cache), (tx, tw, tb)):
-            assert_close(got, t.grad.numpy(), dtype)
+        for name, a in _backward(torch, t_out, rng, dtype, dx=tx, dw=tw, db=tb).items():
+            results[f"s{stride}-p{padding} {name}"] = a
+    return {"x": x, "w": wt, "b": b}, results
+
+
+IM2COL_ORACLE = Oracle("conv2d_im2col", [(f"c_out{c_out}-{np.dtype(dtype).name}", (c_out, dtype))
+                                         for dtype in (np.float32, np.float64) for c_out in (1, 7, 8, 13)],
+                       _torch_im2col)
+
+
+@pytest.mark.parametrize("case", IM2COL_ORACLE.cases, ids=str)
+def test_im2col_products_for_few_and_many_output_maps(monkeypatch, case):
+    """float32 with < 8 output maps uses one product per output row; the rest, one product."""
+    c_out, dtype = case.config
+    close = functools.partial(assert_close, dtype=dtype)
+    monkeypatch.setattr(cnnlib.conv, "_forward_path", lambda *args: "im2col")
+    x, wt, b, rng = _im2col_inputs(case)
+    torch_results = IM2COL_ORACLE.results(case, {"x": x, "w": wt, "b": b})
+    for stride, padding in IM2COL_LAYERS:
+        out, cache = conv2d_forward(x, wt, b, stride, padding)
+        assert cache["path"] == "im2col"
+        layer = f"s{stride}-p{padding}"
+        torch_results.check(f"{layer} out", out, close)
+        g = rng.standard_normal(out.shape).astype(dtype)
+        for name, got in zip(("dx", "dw", "db"), conv2d_backward(g, cache)):
+            torch_results.check(f"{layer} {name}", got, close)
 
 
 # --------------------------------------------------------------------------- work buffers
@@ -523,6 +548,10 @@ def test_batch_items_are_independent():
 
 # --------------------------------------------------------------------------- PyTorch oracle
 
+# PyTorch's results come from tests/oracle/golden.npz everywhere and, where PyTorch is
+# installed, from a live run too (tests/oracle/__init__.py); a reference draws the inputs
+# as the test does and runs PyTorch on them in float64.
+
 def _dtype_for(index):
     return np.float32 if index % 2 else np.float64
 
@@ -532,34 +561,55 @@ def _torch_tensor(torch, a, grad=False):
     return t.requires_grad_(grad)
 
 
-TORCH_CONV2D = [(c, _dtype_for(i)) for i, c in enumerate(_random_conv2d_configs(70, seed=2026, max_size=9))]
+def _backward(torch, t_out, rng, dtype, **leaves):
+    """t_out, and the gradients of the named leaves (None: left out) for a cotangent g that
+    is drawn next from rng, in dtype, as the tests draw it."""
+    g = rng.standard_normal(tuple(t_out.shape)).astype(dtype)
+    t_out.backward(_torch_tensor(torch, g))
+    return {"out": t_out} | {name: t.grad for name, t in leaves.items() if t is not None}
 
 
-@pytest.mark.parametrize("config, dtype", TORCH_CONV2D,
-                         ids=[f"{_seeded(_conv_id(c))}-{np.dtype(d).name}" for c, d in TORCH_CONV2D])
-def test_conv2d_forward_and_backward_match_torch(torch, config, dtype):
-    n, c_in, c_out, h, w, kernel, stride, padding, dilation, bias = config
-    rng = np.random.default_rng(seed_of(_conv_id(config)))
+def _conv2d_inputs(case):
+    """x, w and b (None without bias) of a conv2d case in its dtype, and the generator to go on with."""
+    (n, c_in, c_out, h, w, kernel, stride, padding, dilation, bias), dtype = case.config
+    rng = case.rng()
     x = rng.standard_normal((n, c_in, h, w)).astype(dtype)
     wt = rng.standard_normal((c_out, c_in) + kernel).astype(dtype)
     b = rng.standard_normal(c_out).astype(dtype) if bias else None
+    return x, wt, b, rng
+
+
+def _torch_conv2d(torch, case):
+    """Reference: PyTorch's conv2d and its gradients."""
+    (n, c_in, c_out, h, w, kernel, stride, padding, dilation, bias), dtype = case.config
+    x, wt, b, rng = _conv2d_inputs(case)
+    tx, tw, tb = (None if a is None else _torch_tensor(torch, a, True) for a in (x, wt, b))
+    t_out = torch.nn.functional.conv2d(tx, tw, tb, stride, full_padding(padding, kernel, dilation), dilation)
+    return {"x": x, "w": wt, "b": b}, _backward(torch, t_out, rng, dtype, dx=tx, dw=tw, db=tb)
+
+
+CONV2D_ORACLE = Oracle("conv2d", [(f"{_conv_id(c)}-{np.dtype(_dtype_for(i)).name}", (c, _dtype_for(i)))
+                                  for i, c in enumerate(_random_conv2d_configs(70, seed=2026, max_size=9))],
+                       _torch_conv2d)
+
+
+@pytest.mark.parametrize("case", CONV2D_ORACLE.cases, ids=str)
+def test_conv2d_forward_and_backward_match_torch(case):
+    (n, c_in, c_out, h, w, kernel, stride, padding, dilation, bias), dtype = case.config
+    close = functools.partial(assert_close, dtype=dtype)
+    x, wt, b, rng = _conv2d_inputs(case)
+    torch_results = CONV2D_ORACLE.results(case, {"x": x, "w": wt, "b": b})
     out, cache = conv2d_forward(x, wt, b, stride, padding, dilation)
+    torch_results.check("out", out, close)
+    torch_results.check("out", conv2d(x, wt, b, stride, padding, dilation), close)
     g = rng.standard_normal(out.shape).astype(dtype)
     dx, dw, db = conv2d_backward(g, cache)
-
-    tx, tw = _torch_tensor(torch, x, True), _torch_tensor(torch, wt, True)
-    tb = _torch_tensor(torch, b, True) if bias else None
-    t_out = torch.nn.functional.conv2d(tx, tw, tb, stride, full_padding(padding, kernel, dilation), dilation)
-    t_out.backward(_torch_tensor(torch, g))
-
     assert out.dtype == dx.dtype == dw.dtype == dtype
-    assert_close(out, t_out.detach().numpy(), dtype)
-    assert_close(conv2d(x, wt, b, stride, padding, dilation), t_out.detach().numpy(), dtype)
-    assert_close(dx, tx.grad.numpy(), dtype)
-    assert_close(dw, tw.grad.numpy(), dtype)
+    torch_results.check("dx", dx, close)
+    torch_results.check("dw", dw, close)
     if bias:
         assert db.dtype == dtype
-        assert_close(db, tb.grad.numpy(), dtype)
+        torch_results.check("db", db, close)
     else:
         assert db is None
 
@@ -654,32 +704,46 @@ def test_stride_1_transpose_configs_take_both_routes():
     assert {_as_correlation_applies(c) for c in STRIDE1_TRANSPOSE} == {False, True}
 
 
-TORCH_TRANSPOSE = [(c, _dtype_for(i)) for i, c in enumerate(_random_transpose_configs(50, seed=7))]
-
-
-@pytest.mark.parametrize("config, dtype", TORCH_TRANSPOSE,
-                         ids=[f"{_seeded(_transpose_id(c))}-{np.dtype(d).name}" for c, d in TORCH_TRANSPOSE])
-def test_conv_transpose2d_forward_and_backward_match_torch(torch, config, dtype):
-    n, c_in, c_out, h, w, kernel, stride, padding, output_padding, dilation, bias = config
-    rng = np.random.default_rng(seed_of(_transpose_id(config)))
+def _transpose_inputs(case):
+    """x, w and b (None without bias) of a conv_transpose2d case in its dtype, and the generator to go on with."""
+    (n, c_in, c_out, h, w, kernel, stride, padding, output_padding, dilation, bias), dtype = case.config
+    rng = case.rng()
     x = rng.standard_normal((n, c_in, h, w)).astype(dtype)
     wt = rng.standard_normal((c_in, c_out) + kernel).astype(dtype)
     b = rng.standard_normal(c_out).astype(dtype) if bias else None
+    return x, wt, b, rng
+
+
+def _torch_conv_transpose2d(torch, case):
+    """Reference: PyTorch's conv_transpose2d and its gradients."""
+    (n, c_in, c_out, h, w, kernel, stride, padding, output_padding, dilation, bias), dtype = case.config
+    x, wt, b, rng = _transpose_inputs(case)
+    tx, tw, tb = (None if a is None else _torch_tensor(torch, a, True) for a in (x, wt, b))
+    t_out = torch.nn.functional.conv_transpose2d(tx, tw, tb, stride, padding, output_padding, 1, dilation)
+    return {"x": x, "w": wt, "b": b}, _backward(torch, t_out, rng, dtype, dx=tx, dw=tw, db=tb)
+
+
+TRANSPOSE_ORACLE = Oracle("conv_transpose2d",
+                          [(f"{_transpose_id(c)}-{np.dtype(_dtype_for(i)).name}", (c, _dtype_for(i)))
+                           for i, c in enumerate(_random_transpose_configs(50, seed=7))],
+                          _torch_conv_transpose2d)
+
+
+@pytest.mark.parametrize("case", TRANSPOSE_ORACLE.cases, ids=str)
+def test_conv_transpose2d_forward_and_backward_match_torch(case):
+    (n, c_in, c_out, h, w, kernel, stride, padding, output_padding, dilation, bias), dtype = case.config
+    close = functools.partial(assert_close, dtype=dtype)
+    x, wt, b, rng = _transpose_inputs(case)
+    torch_results = TRANSPOSE_ORACLE.results(case, {"x": x, "w": wt, "b": b})
     out, cache = conv_transpose2d_forward(x, wt, b, stride, padding, output_padding, dilation)
+    torch_results.check("out", out, close)
     g = rng.standard_normal(out.shape).astype(dtype)
     dx, dw, db = conv_transpose2d_backward(g, cache)
-
-    tx, tw = _torch_tensor(torch, x, True), _torch_tensor(torch, wt, True)
-    tb = _torch_tensor(torch, b, True) if bias else None
-    t_out = torch.nn.functional.conv_transpose2d(tx, tw, tb, stride, padding, output_padding, 1, dilation)
-    t_out.backward(_torch_tensor(torch, g))
-
     assert out.dtype == dx.dtype == dw.dtype == dtype
-    assert_close(out, t_out.detach().numpy(), dtype)
-    assert_close(dx, tx.grad.numpy(), dtype)
-    assert_close(dw, tw.grad.numpy(), dtype)
+    torch_results.check("dx", dx, close)
+    torch_results.check("dw", dw, close)
     if bias:
-        assert_close(db, tb.grad.numpy(), dtype)
+        torch_results.check("db", db, close)
     else:
         assert db is None
 
@@ -702,25 +766,41 @@ def _random_conv1d_configs(count, seed):
     return configs
 
 
-CONV1D = _random_conv1d_configs(24, seed=3)
-
-
-@pytest.mark.parametrize("config", CONV1D, ids=lambda c: "N{}-C{}>{}-L{}-k{}-s{}-p{}-d{}-b{}".format(*c))
-def test_conv1d_matches_torch(torch, config):
-    n, c_in, c_out, length, k, s, padding, d, bias = config
-    rng = np.random.default_rng(length * 100 + k)
+def _conv1d_inputs(case):
+    """x, w and b (None without bias) of a conv1d case, in float64."""
+    n, c_in, c_out, length, k, s, padding, d, bias = case.config
+    rng = case.rng()
     x = rng.standard_normal((n, c_in, length))
     w = rng.standard_normal((c_out, c_in, k))
     b = rng.standard_normal(c_out) if bias else None
+    return x, w, b
+
+
+def _torch_conv1d(torch, case):
+    """Reference: PyTorch's conv1d."""
+    n, c_in, c_out, length, k, s, padding, d, bias = case.config
+    x, w, b = _conv1d_inputs(case)
     torch_padding = d * (k - 1) if padding == "full" else padding
-    expected = torch.nn.functional.conv1d(
+    out = torch.nn.functional.conv1d(
         _torch_tensor(torch, x), _torch_tensor(torch, w), None if b is None else _torch_tensor(torch, b),
         s, torch_padding, d)
-    assert_close(conv1d(x, w, b, s, padding, d), expected.numpy())
+    return {"x": x, "w": w, "b": b}, {"out": out}
+
+
+CONV1D_ORACLE = Oracle("conv1d", [("N{}-C{}>{}-L{}-k{}-s{}-p{}-d{}-b{}".format(*c), c)
+                                  for c in _random_conv1d_configs(24, seed=3)], _torch_conv1d)
+
+
+@pytest.mark.parametrize("case", CONV1D_ORACLE.cases, ids=str)
+def test_conv1d_matches_torch(case):
+    n, c_in, c_out, length, k, s, padding, d, bias = case.config
+    x, w, b = _conv1d_inputs(case)
+    torch_results = CONV1D_ORACLE.results(case, {"x": x, "w": w, "b": b})
+    torch_results.check("out", conv1d(x, w, b, s, padding, d), assert_close)
     out32 = conv1d(x.astype(np.float32), w.astype(np.float32), None if b is None else b.astype(np.float32),
                    s, padding, d)
     assert out32.dtype == np.float32
-    assert_close(out32, expected.numpy(), np.float32)
+    torch_results.check("out", out32, functools.partial(assert_close, dtype=np.float32))
 
 
 # --------------------------------------------------------------------------- properties

@@ -3,6 +3,7 @@ import copy
 
 import numpy as np
 import pytest
+from oracle import Oracle
 
 from cnnlib import gradcheck as gc
 from cnnlib import nn
@@ -275,6 +276,8 @@ def test_numerical_gradient_and_rel_error(rng):
 
 
 # --------------------------------------------------------------------- PyTorch as the oracle
+# PyTorch's results come from tests/oracle/golden.npz everywhere and, where PyTorch is
+# installed, from a live run too (tests/oracle/__init__.py).
 
 def _torch_layer(torch, layer):
     """The torch.nn twin of ``layer``, with the same weights (float64)."""
@@ -326,20 +329,47 @@ def _torch_layer(torch, layer):
     return twin
 
 
-@pytest.mark.parametrize("name", sorted(LAYERS))
-def test_layers_match_torch_autograd(name, rng, torch):
-    layer, x = make(name, rng)
-    layer.to(np.float64)
-    out = layer(x)
-    g = rng.standard_normal(out.shape)
-    dx = layer.backward(g)
+def _layer_inputs(case):
+    """The layer of a case in float64 with weights drawn from the case's generator (not the
+    initialisation's), its input, and the generator to go on with."""
+    factory, shape = LAYERS[case.config]
+    layer = factory().to(np.float64)
+    rng = case.rng()
+    for p in layer.params.values():
+        p[...] = rng.standard_normal(p.shape)
+    return layer, rng.standard_normal(shape), rng
 
+
+def _torch_layer_results(torch, case):
+    """Reference: the torch.nn twin's output, and its gradients for the cotangent drawn next."""
+    layer, x, rng = _layer_inputs(case)
     twin = _torch_layer(torch, layer)
     tx = torch.from_numpy(x).requires_grad_(True)
     tout = twin(tx)
+    g = rng.standard_normal(tuple(tout.shape))
     tout.backward(torch.from_numpy(g))
-    np.testing.assert_allclose(out, tout.detach().numpy(), rtol=1e-10, atol=1e-12)
-    np.testing.assert_allclose(dx, tx.grad.numpy(), rtol=1e-10, atol=1e-12)
-    for pname, p in twin.named_parameters():
-        np.testing.assert_allclose(layer.grads[pname], p.grad.numpy(), rtol=1e-10, atol=1e-12,
-                                   err_msg=f"{name}: gradient of {pname}")
+    grads = {f"grad {pname}": p.grad for pname, p in twin.named_parameters()}
+    return {"x": x} | layer.params, {"out": tout, "dx": tx.grad} | grads
+
+
+def _close(actual, expected):
+    """Same shape, equal to round-off."""
+    assert actual.shape == expected.shape, f"shape {actual.shape}, PyTorch's {expected.shape}"
+    np.testing.assert_allclose(actual, expected, rtol=1e-10, atol=1e-12)
+
+
+LAYER_ORACLE = Oracle("layers", [(name, name) for name in sorted(LAYERS)], _torch_layer_results)
+
+
+@pytest.mark.parametrize("case", LAYER_ORACLE.cases, ids=str)
+def test_layers_match_torch_autograd(case):
+    layer, x, rng = _layer_inputs(case)
+    torch_results = LAYER_ORACLE.results(case, {"x": x} | layer.params)
+    assert torch_results.names() == {"out", "dx"} | {f"grad {pname}" for pname in layer.params}
+    out = layer(x)
+    torch_results.check("out", out, _close)
+    g = rng.standard_normal(out.shape)
+    torch_results.check("dx", layer.backward(g), _close)
+    for pname, grad in layer.grads.items():
+        torch_results.check(f"grad {pname}", grad, _close)
+

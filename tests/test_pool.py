@@ -1,12 +1,15 @@
 """Tests of cnnlib.pool: worked examples, loop references, the PyTorch oracle, gradient
 checks and properties (dtypes, inputs left alone, translation equivariance)."""
+import functools
 import math
+from typing import NamedTuple
 
 import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
+from oracle import Oracle
 
 from cnnlib import (
     adaptive_avg_pool2d,
@@ -320,9 +323,32 @@ def test_adaptive_pools_with_dividing_sizes_equal_plain_pools(rng):
 
 
 # --------------------------------------------------------------------------- PyTorch oracle
+# PyTorch's results come from tests/oracle/golden.npz everywhere and, where PyTorch is
+# installed, from a live run too (tests/oracle/__init__.py). A case is an input, drawn by
+# a function of the case's generator, and the calls made on it in turn.
+
+
+class Call(NamedTuple):
+    """op(x, *args, **kwargs), op a name in cnnlib and in torch.nn.functional; its backward
+    too unless backward is False."""
+    op: str
+    args: tuple
+    kwargs: dict = {}
+    backward: bool = True
+
+
+POOL_OPS = {  # op -> (forward, backward)
+    "max_pool2d": (max_pool2d_forward, max_pool2d_backward),
+    "avg_pool2d": (avg_pool2d_forward, avg_pool2d_backward),
+    "lp_pool2d": (lp_pool2d_forward, lp_pool2d_backward),
+    "adaptive_avg_pool2d": (adaptive_avg_pool2d_forward, adaptive_avg_pool2d_backward),
+    "adaptive_max_pool2d": (adaptive_max_pool2d_forward, adaptive_max_pool2d_backward),
+}
+TOL = {np.float32: dict(rtol=2e-5, atol=2e-5), np.float64: dict(rtol=1e-10, atol=1e-12)}
+
 
 def _random_window_cases(count, seed, padded=True):
-    """A seeded grid of (shape, kernel, stride, padding), with readable ids."""
+    """A seeded grid of (readable id, (shape, kernel, stride, padding))."""
     rng = np.random.default_rng(seed)
     cases = []
     for _ in range(count):
@@ -333,116 +359,187 @@ def _random_window_cases(count, seed, padded=True):
         shape = (int(rng.integers(1, 3)), int(rng.integers(1, 4))) + hw
         case_id = (f"x{'x'.join(map(str, shape))}-k{kernel[0]}x{kernel[1]}"
                    f"-s{stride[0]}x{stride[1]}-p{padding[0]}x{padding[1]}")
-        cases.append(pytest.param(shape, kernel, stride, padding, id=case_id))
+        cases.append((case_id, (shape, kernel, stride, padding)))
     # the defaults and plain-int arguments, as students will call them
-    cases.append(pytest.param((2, 3, 8, 8), 2, None, 0, id="x2x3x8x8-k2-default-stride"))
-    cases.append(pytest.param((1, 2, 9, 9), 3, 2, 1 if padded else 0, id="x1x2x9x9-k3-s2-int-args"))
+    cases.append(("x2x3x8x8-k2-default-stride", ((2, 3, 8, 8), 2, None, 0)))
+    cases.append(("x1x2x9x9-k3-s2-int-args", ((1, 2, 9, 9), 3, 2, 1 if padded else 0)))
     return cases
 
 
-WINDOW_CASES = _random_window_cases(12, seed=1)
-UNPADDED_CASES = _random_window_cases(6, seed=2, padded=False)
-DTYPES = [pytest.param(np.float32, id="float32"), pytest.param(np.float64, id="float64")]
-TOL = {np.float32: dict(rtol=2e-5, atol=2e-5), np.float64: dict(rtol=1e-10, atol=1e-12)}
-
-
-def check_against_torch(torch, ours_forward, ours_backward, torch_fn, x, args, rng, equal_nan=False, **kwargs):
-    """Forward and autograd backward of ``torch_fn`` against ours, in x's dtype."""
-    out, cache = ours_forward(x, *args, **kwargs)
-    xt = torch.tensor(x, requires_grad=True)
-    out_t = torch_fn(xt, *args, **kwargs)
-    assert out.dtype == x.dtype and out.shape == tuple(out_t.shape)
-    np.testing.assert_allclose(out, out_t.detach().numpy(), equal_nan=equal_nan, **TOL[x.dtype.type])
-    g = rng.standard_normal(out.shape).astype(x.dtype)
-    out_t.backward(torch.from_numpy(g))
-    dx = ours_backward(g, cache)
-    assert dx.dtype == x.dtype and dx.shape == x.shape
-    np.testing.assert_allclose(dx, xt.grad.numpy(), equal_nan=equal_nan, **TOL[x.dtype.type])
-
-
-@pytest.mark.parametrize("dtype", DTYPES)
-@pytest.mark.parametrize("shape, kernel, stride, padding", WINDOW_CASES)
-def test_max_pool_matches_torch(torch, rng, shape, kernel, stride, padding, dtype):
-    x = rng.standard_normal(shape).astype(dtype)
-    check_against_torch(torch, max_pool2d_forward, max_pool2d_backward, torch.nn.functional.max_pool2d,
-                        x, (kernel, stride, padding), rng)
-
-
-@pytest.mark.parametrize("count_include_pad", [True, False], ids=["include_pad", "exclude_pad"])
-@pytest.mark.parametrize("dtype", DTYPES)
-@pytest.mark.parametrize("shape, kernel, stride, padding", WINDOW_CASES)
-def test_avg_pool_matches_torch(torch, rng, shape, kernel, stride, padding, dtype, count_include_pad):
-    x = rng.standard_normal(shape).astype(dtype)
-    check_against_torch(torch, avg_pool2d_forward, avg_pool2d_backward, torch.nn.functional.avg_pool2d,
-                        x, (kernel, stride, padding), rng, count_include_pad=count_include_pad)
-
-
-@pytest.mark.parametrize("norm_type, signed", [(1, True), (2, True), (3, False), (1.5, False), (0.7, False),
-                                               (np.inf, True)], ids=["p1", "p2", "p3", "p1.5", "p0.7", "pinf"])
-@pytest.mark.parametrize("dtype", DTYPES)
-@pytest.mark.parametrize("shape, kernel, stride, padding", UNPADDED_CASES)
-def test_lp_pool_matches_torch(torch, rng, shape, kernel, stride, padding, dtype, norm_type, signed):
-    x = rng.standard_normal(shape)
-    x = (x if signed else np.abs(x) + 0.05).astype(dtype)
-    check_against_torch(torch, lp_pool2d_forward, lp_pool2d_backward, torch.nn.functional.lp_pool2d,
-                        x, (norm_type, kernel, stride), rng)
-
-
 def _random_adaptive_cases(count, seed):
+    """A seeded grid of (readable id, (shape, output_size))."""
     rng = np.random.default_rng(seed)
     cases = []
     for _ in range(count):
         shape = (int(rng.integers(1, 3)), int(rng.integers(1, 4))) + tuple(int(n) for n in rng.integers(1, 12, 2))
         out = tuple(int(o) for o in rng.integers(1, 2 * np.array(shape[2:]) + 1))  # some larger than the input
-        cases.append(pytest.param(shape, out, id=f"x{'x'.join(map(str, shape))}-out{out[0]}x{out[1]}"))
-    cases.append(pytest.param((2, 2, 7, 10), 3, id="x2x2x7x10-out3-int"))
-    cases.append(pytest.param((1, 2, 6, 9), (None, 4), id="x1x2x6x9-outNonex4"))
+        cases.append((f"x{'x'.join(map(str, shape))}-out{out[0]}x{out[1]}", (shape, out)))
+    cases.append(("x2x2x7x10-out3-int", ((2, 2, 7, 10), 3)))
+    cases.append(("x1x2x6x9-outNonex4", ((1, 2, 6, 9), (None, 4))))
     return cases
 
 
+WINDOW_CASES = _random_window_cases(12, seed=1)
+UNPADDED_CASES = _random_window_cases(6, seed=2, padded=False)
 ADAPTIVE_CASES = _random_adaptive_cases(10, seed=3)
+DTYPES = [np.float32, np.float64]
 
 
-@pytest.mark.parametrize("dtype", DTYPES)
-@pytest.mark.parametrize("shape, output_size", ADAPTIVE_CASES)
-def test_adaptive_avg_pool_matches_torch(torch, rng, shape, output_size, dtype):
-    x = rng.standard_normal(shape).astype(dtype)
-    check_against_torch(torch, adaptive_avg_pool2d_forward, adaptive_avg_pool2d_backward,
-                        torch.nn.functional.adaptive_avg_pool2d, x, (output_size,), rng)
+def normal(shape, dtype, rng):
+    return rng.standard_normal(shape).astype(dtype)
 
 
-@pytest.mark.parametrize("dtype", DTYPES)
-@pytest.mark.parametrize("shape, output_size", ADAPTIVE_CASES)
-def test_adaptive_max_pool_matches_torch(torch, rng, shape, output_size, dtype):
-    x = rng.standard_normal(shape).astype(dtype)
-    check_against_torch(torch, adaptive_max_pool2d_forward, adaptive_max_pool2d_backward,
-                        torch.nn.functional.adaptive_max_pool2d, x, (output_size,), rng)
+def positive(shape, dtype, rng):
+    return (np.abs(rng.standard_normal(shape)) + 0.05).astype(dtype)
 
 
-@pytest.mark.parametrize("shape, kernel, stride, padding", WINDOW_CASES[:6])
-def test_max_pools_tie_rule_matches_torch(torch, rng, shape, kernel, stride, padding):
-    x = rng.integers(0, 3, shape).astype(np.float64)
-    check_against_torch(torch, max_pool2d_forward, max_pool2d_backward, torch.nn.functional.max_pool2d,
-                        x, (kernel, stride, padding), rng)
-    check_against_torch(torch, adaptive_max_pool2d_forward, adaptive_max_pool2d_backward,
-                        torch.nn.functional.adaptive_max_pool2d, x, (kernel,), rng)
+def small_integers(shape, rng):
+    """Values 0, 1, 2 as float64: many ties."""
+    return rng.integers(0, 3, shape).astype(np.float64)
 
 
-def test_nan_propagates_like_torch(torch, rng):
+def _torch_pool(torch, case):
+    """Reference: each call of the case in float64, its output and, for a cotangent drawn
+    next in x's dtype, its input gradient."""
+    make_x, calls = case.config
+    rng = case.rng()
+    x = make_x(rng)
+    results = {}
+    for op, args, kwargs, backward in calls:
+        xt = torch.tensor(x, dtype=torch.float64, requires_grad=True)
+        results[f"{op} out"] = out = getattr(torch.nn.functional, op)(xt, *args, **kwargs)
+        if backward:
+            g = rng.standard_normal(tuple(out.shape)).astype(x.dtype)
+            out.backward(torch.tensor(g, dtype=torch.float64))
+            results[f"{op} dx"] = xt.grad
+    return {"x": x}, results
+
+
+def pool_oracle(name, cases):
+    """An oracle of pooling cases: (case name, x's maker, [Call, ...])."""
+    return Oracle(name, [(case_name, (make_x, calls)) for case_name, make_x, calls in cases], _torch_pool)
+
+
+def check_against_torch(oracle, case, equal_nan=False):
+    """Each call of the case, forward (and backward), against PyTorch's results, in x's dtype."""
+    make_x, calls = case.config
+    rng = case.rng()
+    x = make_x(rng)
+    torch_results = oracle.results(case, {"x": x})
+
+    def close(actual, expected):
+        assert actual.shape == expected.shape, f"shape {actual.shape}, PyTorch's {expected.shape}"
+        np.testing.assert_allclose(actual, expected, equal_nan=equal_nan, **TOL[x.dtype.type])
+
+    for op, args, kwargs, with_backward in calls:
+        forward, backward = POOL_OPS[op]
+        out, cache = forward(x, *args, **kwargs)
+        assert out.dtype == x.dtype
+        torch_results.check(f"{op} out", out, close)
+        if not with_backward:
+            continue
+        g = rng.standard_normal(out.shape).astype(x.dtype)
+        dx = backward(g, cache)
+        assert dx.dtype == x.dtype
+        torch_results.check(f"{op} dx", dx, close)
+    return x, torch_results
+
+
+def _dtype_name(dtype):
+    return np.dtype(dtype).name
+
+
+MAX_POOL = pool_oracle("max_pool2d", [
+    (f"{_dtype_name(dtype)}-{case_id}", functools.partial(normal, shape, dtype),
+     [Call("max_pool2d", (kernel, stride, padding))])
+    for case_id, (shape, kernel, stride, padding) in WINDOW_CASES for dtype in DTYPES])
+
+
+@pytest.mark.parametrize("case", MAX_POOL.cases, ids=str)
+def test_max_pool_matches_torch(case):
+    check_against_torch(MAX_POOL, case)
+
+
+AVG_POOL = pool_oracle("avg_pool2d", [
+    (f"{_dtype_name(dtype)}-{case_id}-{'include' if include else 'exclude'}_pad",
+     functools.partial(normal, shape, dtype),
+     [Call("avg_pool2d", (kernel, stride, padding), {"count_include_pad": include})])
+    for case_id, (shape, kernel, stride, padding) in WINDOW_CASES
+    for dtype in DTYPES for include in (True, False)])
+
+
+@pytest.mark.parametrize("case", AVG_POOL.cases, ids=str)
+def test_avg_pool_matches_torch(case):
+    check_against_torch(AVG_POOL, case)
+
+
+LP_NORMS = [("p1", 1, True), ("p2", 2, True), ("p3", 3, False), ("p1.5", 1.5, False), ("p0.7", 0.7, False),
+            ("pinf", np.inf, True)]  # (id, norm_type, signed input)
+LP_POOL = pool_oracle("lp_pool2d", [
+    (f"{_dtype_name(dtype)}-{case_id}-{norm_id}", functools.partial(normal if signed else positive, shape, dtype),
+     [Call("lp_pool2d", (norm_type, kernel, stride))])
+    for case_id, (shape, kernel, stride, padding) in UNPADDED_CASES
+    for dtype in DTYPES for norm_id, norm_type, signed in LP_NORMS])
+
+
+@pytest.mark.parametrize("case", LP_POOL.cases, ids=str)
+def test_lp_pool_matches_torch(case):
+    check_against_torch(LP_POOL, case)
+
+
+ADAPTIVE_POOLS = {op: pool_oracle(op, [
+    (f"{_dtype_name(dtype)}-{case_id}", functools.partial(normal, shape, dtype), [Call(op, (output_size,))])
+    for case_id, (shape, output_size) in ADAPTIVE_CASES for dtype in DTYPES])
+    for op in ("adaptive_avg_pool2d", "adaptive_max_pool2d")}
+
+
+@pytest.mark.parametrize("case", ADAPTIVE_POOLS["adaptive_avg_pool2d"].cases, ids=str)
+def test_adaptive_avg_pool_matches_torch(case):
+    check_against_torch(ADAPTIVE_POOLS["adaptive_avg_pool2d"], case)
+
+
+@pytest.mark.parametrize("case", ADAPTIVE_POOLS["adaptive_max_pool2d"].cases, ids=str)
+def test_adaptive_max_pool_matches_torch(case):
+    check_against_torch(ADAPTIVE_POOLS["adaptive_max_pool2d"], case)
+
+
+TIES = pool_oracle("max_pool_ties", [
+    (case_id, functools.partial(small_integers, shape),
+     [Call("max_pool2d", (kernel, stride, padding)), Call("adaptive_max_pool2d", (kernel,))])
+    for case_id, (shape, kernel, stride, padding) in WINDOW_CASES[:6]])
+
+
+@pytest.mark.parametrize("case", TIES.cases, ids=str)
+def test_max_pools_tie_rule_matches_torch(case):
+    check_against_torch(TIES, case)
+
+
+def with_nans(rng):
     x = rng.standard_normal((1, 2, 7, 7))
     x[0, 0, 2, 3] = x[0, 1, 3, 3] = x[0, 1, 4, 3] = np.nan
-    F = torch.nn.functional
-    np.testing.assert_array_equal(max_pool2d(x, 3, 2, 1), F.max_pool2d(torch.from_numpy(x), 3, 2, 1).numpy())
-    check_against_torch(torch, adaptive_max_pool2d_forward, adaptive_max_pool2d_backward,
-                        F.adaptive_max_pool2d, x, ((3, 4),), rng, equal_nan=True)
+    return x
 
 
-def test_minus_infinity_inputs_next_to_the_padding_like_torch(torch, rng):
+def with_minus_infinities(rng):
     x = rng.standard_normal((2, 2, 5, 6))
     x[:, :, :2, :] = -np.inf
     x[1, 1] = -np.inf
-    check_against_torch(torch, max_pool2d_forward, max_pool2d_backward, torch.nn.functional.max_pool2d,
-                        x, (3, 2, 1), rng)
+    return x
+
+
+SPECIAL_VALUES = pool_oracle("max_pool_special_values", [
+    ("nan", with_nans, [Call("max_pool2d", (3, 2, 1), backward=False), Call("adaptive_max_pool2d", ((3, 4),))]),
+    ("minus_infinity", with_minus_infinities, [Call("max_pool2d", (3, 2, 1))]),
+])
+
+
+def test_nan_propagates_like_torch():
+    x, torch_results = check_against_torch(SPECIAL_VALUES, SPECIAL_VALUES.cases[0], equal_nan=True)
+    torch_results.check("max_pool2d out", max_pool2d(x, 3, 2, 1), np.testing.assert_array_equal)
+
+
+def test_minus_infinity_inputs_next_to_the_padding_like_torch():
+    check_against_torch(SPECIAL_VALUES, SPECIAL_VALUES.cases[1])
 
 
 # --------------------------------------------------------------------------- gradient checks

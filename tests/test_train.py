@@ -1,6 +1,7 @@
 """Loss (cnnlib.losses), optimisers (cnnlib.optim) and training (cnnlib.train)."""
 import numpy as np
 import pytest
+from oracle import Oracle
 
 from cnnlib import nn, train
 from cnnlib.data import load_digits
@@ -67,15 +68,48 @@ def test_cross_entropy_extreme_logits_no_overflow():
     np.testing.assert_allclose(grad[1], [-1 / 3, 1 / 3], rtol=1e-6)
 
 
-def test_cross_entropy_matches_torch(rng, torch):
-    z = rng.standard_normal((6, 5)) * 3
-    y = rng.integers(5, size=6)
+# PyTorch's results come from tests/oracle/golden.npz everywhere and, where PyTorch is
+# installed, from a live run too (tests/oracle/__init__.py).
+
+def _logits_and_labels(case):
+    rng = case.rng()
+    return rng.standard_normal((6, 5)) * 3, rng.integers(5, size=6)
+
+
+def _torch_cross_entropy(torch, case):
+    """Reference: PyTorch's cross-entropy (mean over the batch) and its gradient."""
+    z, y = _logits_and_labels(case)
     tz = torch.from_numpy(z).requires_grad_(True)
     tloss = torch.nn.functional.cross_entropy(tz, torch.from_numpy(y))
     tloss.backward()
+    return {"z": z, "y": y}, {"loss": tloss, "grad": tz.grad}
+
+
+CROSS_ENTROPY = Oracle("cross_entropy", [("6x5", None)], _torch_cross_entropy)
+
+
+@pytest.mark.parametrize("case", CROSS_ENTROPY.cases, ids=str)
+def test_cross_entropy_matches_torch(case):
+    z, y = _logits_and_labels(case)
+    torch_results = CROSS_ENTROPY.results(case, {"z": z, "y": y})
     loss, grad = cross_entropy(z, y)
-    assert loss == pytest.approx(tloss.item(), rel=1e-12)
-    np.testing.assert_allclose(grad, tz.grad.numpy(), rtol=1e-10, atol=1e-14)
+    torch_results.check("loss", loss, _approx(rel=1e-12))
+    torch_results.check("grad", grad, _close(rtol=1e-10, atol=1e-14))
+
+
+def _approx(rel):
+    """An assert function: a float equal to an expected 0-d array, to ``rel``."""
+    def compare(actual, expected):
+        assert isinstance(actual, float) and actual == pytest.approx(float(expected), rel=rel)
+    return compare
+
+
+def _close(rtol, atol):
+    """An assert function: arrays of the same shape, equal to rtol and atol."""
+    def compare(actual, expected):
+        assert actual.shape == expected.shape, f"shape {actual.shape}, PyTorch's {expected.shape}"
+        np.testing.assert_allclose(actual, expected, rtol=rtol, atol=atol)
+    return compare
 
 
 @pytest.mark.parametrize("logits, labels, pattern", [
@@ -94,34 +128,62 @@ def test_cross_entropy_rejects_bad_labels(logits, labels, pattern):
 
 # --------------------------------------------------------------------- optimisers
 
-def _params(rng):
+OPTIMISERS = [  # (id, ours, PyTorch's)
+    ("sgd", lambda ps: SGD(ps, lr=0.1), lambda t, ps: t.optim.SGD(ps, lr=0.1)),
+    ("sgd-momentum-weight_decay", lambda ps: SGD(ps, lr=0.05, momentum=0.9, weight_decay=0.01),
+     lambda t, ps: t.optim.SGD(ps, lr=0.05, momentum=0.9, weight_decay=0.01)),
+    ("adam", lambda ps: Adam(ps), lambda t, ps: t.optim.Adam(ps)),
+    ("adam-options", lambda ps: Adam(ps, lr=0.01, betas=(0.8, 0.99), eps=1e-6, weight_decay=0.1),
+     lambda t, ps: t.optim.Adam(ps, lr=0.01, betas=(0.8, 0.99), eps=1e-6, weight_decay=0.1)),
+]
+STEPS = 3
+
+
+def _params_and_gradients(case):
+    """Two parameters, their gradient buffers, and the gradients of each of STEPS steps."""
+    rng = case.rng()
     p = [rng.standard_normal((3, 4)), rng.standard_normal(4)]
     g = [rng.standard_normal((3, 4)), rng.standard_normal(4)]
-    return p, g
+    steps = [[rng.standard_normal(a.shape) for a in p] for _ in range(STEPS)]
+    return p, g, steps
 
 
-@pytest.mark.parametrize("make_ours, make_torch", [
-    (lambda ps: SGD(ps, lr=0.1), lambda t, ps: t.optim.SGD(ps, lr=0.1)),
-    (lambda ps: SGD(ps, lr=0.05, momentum=0.9, weight_decay=0.01),
-     lambda t, ps: t.optim.SGD(ps, lr=0.05, momentum=0.9, weight_decay=0.01)),
-    (lambda ps: Adam(ps), lambda t, ps: t.optim.Adam(ps)),
-    (lambda ps: Adam(ps, lr=0.01, betas=(0.8, 0.99), eps=1e-6, weight_decay=0.1),
-     lambda t, ps: t.optim.Adam(ps, lr=0.01, betas=(0.8, 0.99), eps=1e-6, weight_decay=0.1)),
-])
-def test_optimisers_match_torch_over_three_steps(make_ours, make_torch, rng, torch):
-    p, g = _params(rng)
+def _flat(p, g, steps):
+    """The inputs of an optimiser case as one dict, for the fingerprints."""
+    arrays = {f"p{i}": a for i, a in enumerate(p)} | {f"g{i}": a for i, a in enumerate(g)}
+    return arrays | {f"step{k + 1} g{i}": a for k, grads in enumerate(steps) for i, a in enumerate(grads)}
+
+
+def _torch_optimiser(torch, case):
+    """Reference: the parameters after each step of PyTorch's optimiser."""
+    p, g, steps = _params_and_gradients(case)
+    inputs = _flat(p, g, steps)
     tp = [torch.tensor(a, requires_grad=True) for a in p]
-    opt, topt = make_ours(list(zip(p, g))), make_torch(torch, tp)
-    for step in range(3):
-        grads = [rng.standard_normal(a.shape) for a in p]
-        for buf, new, t in zip(g, grads, tp):
-            buf[...] = new
+    topt = case.config[1](torch, tp)
+    results = {}
+    for step, grads in enumerate(steps, 1):
+        for t, new in zip(tp, grads):
             t.grad = torch.from_numpy(new.copy())
-        opt.step()
         topt.step()
-        for a, t in zip(p, tp):
-            np.testing.assert_allclose(a, t.detach().numpy(), rtol=1e-12, atol=1e-14,
-                                       err_msg=f"step {step + 1}")
+        results |= {f"step{step} p{i}": t.detach().clone() for i, t in enumerate(tp)}
+    return inputs, results
+
+
+OPTIMISER_ORACLE = Oracle("optimisers", [(name, (ours, theirs)) for name, ours, theirs in OPTIMISERS],
+                          _torch_optimiser)
+
+
+@pytest.mark.parametrize("case", OPTIMISER_ORACLE.cases, ids=str)
+def test_optimisers_match_torch_over_three_steps(case):
+    p, g, steps = _params_and_gradients(case)
+    torch_results = OPTIMISER_ORACLE.results(case, _flat(p, g, steps))
+    opt = case.config[0](list(zip(p, g)))
+    for step, grads in enumerate(steps, 1):
+        for buf, new in zip(g, grads):
+            buf[...] = new
+        opt.step()
+        for i, a in enumerate(p):
+            torch_results.check(f"step{step} p{i}", a, _close(rtol=1e-12, atol=1e-14))
 
 
 def test_sgd_step_by_hand_and_float32_kept():
