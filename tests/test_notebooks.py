@@ -68,3 +68,15 @@ def test_cell_ids_are_stable_and_unique(source):
     name, nb = source
     ids = [c.get("id") for c in nb.cells]
     assert all(ids) and len(set(ids)) == len(ids), f"{name}: every cell needs a unique id"
+
+
+def test_hidden_tests_say_what_they_forbid(source):
+    """Each hidden test states, in a comment, what it forbids and why, or that nothing needs
+    forbidding: a library twin of the exercise must not earn its points unnoticed."""
+    name, nb = source
+    for cell in nb.cells:
+        if _nbgrader(cell).get("grade") and cell.cell_type == "code":
+            hidden = cell.source.split("### BEGIN HIDDEN TESTS", 1)[-1]
+            assert re.search(r"#.*(Forbidden:|Nothing to forbid|Nothing forbidden)", hidden), (
+                f"{name}/{_nbgrader(cell)['grade_id']}: say in the hidden tests what they forbid and why "
+                "('# Forbidden: ...') or why nothing is ('# Nothing to forbid: ...')")
