@@ -19,6 +19,21 @@ settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 RNG_SEED = 20261122
 
 
+@pytest.fixture(scope="session", autouse=True)
+def one_blas_thread():
+    """NumPy's BLAS on one thread while the tests run (subprocesses are left alone). With two
+    cores shared by other programs, OpenBLAS's second thread spins waiting for a core and
+    the training tests run several times slower (test_small_cnn_learns_digits: 8 s on one
+    thread, 24-97 s on two, on a loaded 2-core machine)."""
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # scikit-learn brings it; without it, BLAS keeps its threads
+        yield
+        return
+    with threadpool_limits(limits=1, user_api="blas"):
+        yield
+
+
 @pytest.fixture
 def rng():
     """A seeded generator, fresh for every test (a failing test's report names the seed)."""
