@@ -7,12 +7,13 @@ STAMP  := $(VENV)/.installed
 # nbgrader starts helper programs (alembic) by name: the venv's bin comes first.
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: help venv lab lab-instructor test unit nbtest notebooks check-notebooks bench clean site release example-class grade bench-grading
+.PHONY: help venv lab lab-instructor test unit test-lib nbtest notebooks check-notebooks bench clean site release example-class grade bench-grading
 
 help:
 	@echo "make lab        set up .venv and open the course in JupyterLab (students)"
 	@echo "make lab-instructor  JupyterLab with nbgrader's formgrader and Create Assignment"
 	@echo "make test       set up .venv and run every test"
+	@echo "make test-lib   the library's own tests only, in under a minute (PyTorch's results stored)"
 	@echo "make notebooks  regenerate notebooks/ (student) and solutions/ from source/"
 	@echo "make bench      benchmark cnnlib against a loop, SciPy and PyTorch"
 	@echo "make release    instructors: regenerate the student versions (= make notebooks)"
@@ -48,6 +49,14 @@ lab-instructor: $(STAMP)
 
 unit: $(STAMP)
 	$(BIN)/python -m pytest tests
+
+# The fast lane: cnnlib's tests, without grading, notebooks, browser or benchmarks; PyTorch's
+# results only from tests/oracle/golden.npz (make unit compares them with live PyTorch too);
+# without nbval's plugin, whose imports take seconds.
+LIB_TESTS := $(addprefix tests/,test_conv.py test_conv_errors.py test_convert.py test_data.py test_nn.py \
+  test_pool.py test_pool_errors.py test_saliency.py test_shapes.py test_testing.py test_train.py oracle)
+test-lib: $(STAMP)
+	CNNLIB_TEST_NO_TORCH=1 $(BIN)/python -m pytest -p no:nbval $(LIB_TESTS)
 
 # Re-executes every solution notebook and compares its outputs with the stored ones.
 nbtest: $(STAMP)
