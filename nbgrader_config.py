@@ -58,6 +58,8 @@ c.Execute.error_on_timeout = {
 }
 c.GradingExecute.notebook_timeout = 300
 c.GradingExecute.memory_limit_mb = 4096
+# The sandbox (course/sandbox.py): CPU seconds per process, enough for two threads all the notebook.
+c.SandboxedKernelManager.cpu_seconds = 2 * 300
 c.LimitOutput.max_lines = 1000
 c.LimitOutputSize.max_chars = 100_000
 

@@ -4,12 +4,16 @@ The whole class, attacks included, goes through ``make grade`` in tests/test_gra
 The kernel tests need bubblewrap (Debian package ``bubblewrap``; ``.ci/run`` installs it).
 """
 import os
+import signal
 import socket
+import subprocess
 import sys
 import threading
+import time
 
 import pytest
 from nbformat.v4 import new_code_cell, new_notebook
+from traitlets.config import Config
 
 import cnnlib
 import course.sandbox
@@ -49,14 +53,14 @@ def test_the_command_binds_nothing_of_the_course(tmp_path):
     assert "--reuid=1000123" in cmd[-5] and "--nproc=256" in cmd[-5]
 
 
-def _run(cells, tmp_path, **traits):
+def _run(cells, tmp_path, timeout=20, **traits):
     """Execute ``cells`` in a grading kernel whose folder is ``tmp_path/course/autograded/ada/00``;
     return the text each cell printed."""
     work = tmp_path / "course" / "autograded" / "ada" / "00"
     work.mkdir(parents=True, exist_ok=True)
     (work / "data.txt").write_text("the student's own file")
     nb = new_notebook(cells=[new_code_cell(c) for c in cells])
-    GradingExecute(timeout=20, kernel_name="python3", **traits).preprocess(nb, {"metadata": {"path": str(work)}})
+    GradingExecute(timeout=timeout, kernel_name="python3", **traits).preprocess(nb, {"metadata": {"path": str(work)}})
     return ["".join(o.get("text", "") + o.get("evalue", "") for o in c.outputs) for c in nb.cells]
 
 
@@ -132,8 +136,41 @@ def test_nothing_outlives_the_kernel(tmp_path):
     mark = "31415926"
     _run([f"import subprocess\nsubprocess.Popen(['sleep', '{mark}'], start_new_session=True)\nprint('started')"],
          tmp_path)
-    left = [p for p in os.listdir("/proc") if p.isdigit() and _cmdline(p).endswith(f"sleep\0{mark}\0")]
-    assert not left, "a process of the sandbox outlived its kernel"
+    assert not _marked(mark), "a process of the sandbox outlived its kernel"
+
+
+@needs_bwrap
+def test_cpu_time_limit_ends_the_kernel(tmp_path):
+    config = Config({"SandboxedKernelManager": {"cpu_seconds": 2}})
+    out = _run(["while True:\n    pass", "print('not run')"], tmp_path, config=config, timeout=60)
+    assert "kernel died" in out[0] and "not run" in out[1], out
+
+
+@needs_bwrap
+def test_the_sandbox_dies_with_the_grader(tmp_path):
+    """A grader killed mid-notebook (kill -9) leaves no process of its sandbox behind."""
+    mark = "27182818"
+    script = (f"from nbformat.v4 import new_code_cell, new_notebook\n"
+              f"from course.autograding import GradingExecute\n"
+              f"nb = new_notebook(cells=[new_code_cell('import subprocess, time\\n"
+              f"subprocess.Popen([\\'sleep\\', \\'{mark}\\'])\\ntime.sleep(600)')])\n"
+              f"GradingExecute(kernel_name='python3', timeout=600).preprocess(nb, {{'metadata': {{'path': {str(tmp_path)!r}}}}})\n")
+    grader = subprocess.Popen([sys.executable, "-c", script], cwd=os.path.dirname(os.path.dirname(__file__)),
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 60
+    while not _marked(mark) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert _marked(mark), "the notebook did not start its process"
+    grader.send_signal(signal.SIGKILL)
+    grader.wait()
+    deadline = time.monotonic() + 10
+    while _marked(mark) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not _marked(mark), "a sandbox process outlived the grader"
+
+
+def _marked(mark):
+    return [p for p in os.listdir("/proc") if p.isdigit() and _cmdline(p).endswith(f"sleep\0{mark}\0")]
 
 
 def _cmdline(pid):
