@@ -54,12 +54,3 @@ def pytest_report_header():
     live = "and live PyTorch" if oracle.torch_installed() else f"only (PyTorch not installed, or {oracle.NO_TORCH} set)"
     return f"PyTorch oracle: {stored} {live}"
 
-
-@pytest.fixture(scope="session")
-def torch():
-    """PyTorch (CPU, one thread) for a test that needs it live, or skip. The PyTorch-oracle
-    tests do not: they use tests/oracle/golden.npz where PyTorch is not installed."""
-    torch = oracle.live_torch()
-    if torch is None:
-        pytest.skip(f"PyTorch is not installed (or {oracle.NO_TORCH} is set)")
-    return torch
