@@ -12,6 +12,7 @@ from __future__ import annotations
 import builtins
 import contextlib
 import importlib
+import importlib.util
 import sys
 import types
 
@@ -68,8 +69,9 @@ def check_equal(actual, expected, name="value", hint=""):
 # Code in these packages may call a forbidden function: the library's own functions keep
 # working (cnnlib.conv2d calls conv2d_forward), and so do the references below.
 _LIBRARY = ("cnnlib", "numpy", "scipy", "sklearn", "torch")
-# Too slow or too large to import for a test: forbidden only when the notebook imported them.
-_ONLY_IF_IMPORTED = ("torch",)
+# Slow to import (SciPy's signal: seconds): a twin in a module not loaded yet is not imported
+# for the test; if the notebook imports that module inside the block, it is forbidden then.
+_ONLY_IF_IMPORTED = ("scipy", "torch")
 
 _NUMPY_CONVOLUTIONS = ("numpy.correlate", "numpy.convolve", "numpy.polymul")
 _SCIPY_CONVOLUTIONS = (
@@ -123,8 +125,16 @@ def _resolve(target):
         return getattr(_resolve(f"{head}.{rest}"), attr)
 
 
-def _targets(targets):
-    """``{id: (object, shown name)}`` for the dotted names, family names and objects in ``targets``."""
+def _not_loaded(name):
+    """Whether the twin ``name`` lives in a slow module (:data:`_ONLY_IF_IMPORTED`) not loaded yet."""
+    return name.split(".")[0] in _ONLY_IF_IMPORTED and name.rpartition(".")[0] not in sys.modules
+
+
+def _targets(targets, later=None):
+    """``{id: (object, shown name)}`` for the dotted names, family names and objects in ``targets``.
+
+    Family members in modules not loaded yet go into ``later`` (``{module: [names]}``).
+    """
     found = {}
     for target in targets:
         if target is None:
@@ -133,7 +143,9 @@ def _targets(targets):
             if target not in FAMILIES:
                 raise KeyError(f"forbid: no family {target!r}; families: {', '.join(FAMILIES)}")
             for name in FAMILIES[target]:
-                if name.split(".")[0] in _ONLY_IF_IMPORTED and name.split(".")[0] not in sys.modules:
+                if _not_loaded(name):
+                    if later is not None:
+                        later.setdefault(name.rpartition(".")[0], []).append(name)
                     continue
                 try:
                     obj = _resolve(name)
@@ -204,24 +216,38 @@ def forbid(*targets, namespace=None, why=""):
     the test can allow one function and forbid another. ``why`` ends the message.
     Everything is restored on leaving the block, also when it raises.
     """
-    found = _targets(targets)
-    functions = {i: (obj, shown) for i, (obj, shown) in found.items() if not isinstance(obj, type)}
+    later = {}
+    found = _targets(targets, later)
     classes = [(obj, shown) for obj, shown in found.values() if isinstance(obj, type)]
-    stand_ins = {i: _refusing_function(obj, shown, why) for i, (obj, shown) in functions.items()}
-    roots = {(getattr(obj, "__module__", None) or "").split(".")[0] for obj, _ in found.values()}
-    undo = []
+    functions, stand_ins, undo = {}, {}, []
+
+    def refuse(new):
+        """Replace every alias of the functions in ``new`` (``{id: (object, shown)}``)."""
+        new = {i: f for i, f in new.items() if not isinstance(f[0], type) and i not in functions}
+        if not new:
+            return
+        functions.update(new)
+        stand_ins.update({i: _refusing_function(obj, shown, why) for i, (obj, shown) in new.items()})
+        roots = {(getattr(obj, "__module__", None) or "").split(".")[0] for obj, _ in functions.values()}
+        for module in _library_modules(roots - {"__main__", "builtins", ""}):
+            for attr, value in list(vars(module).items()):
+                if id(value) in new and value is functions[id(value)][0]:
+                    undo.append((setattr, module, attr, value))
+                    setattr(module, attr, stand_ins[id(value)])
+        if namespace is not None:
+            for name, value in list(namespace.items()):
+                if id(value) in new and value is functions[id(value)][0]:
+                    undo.append((namespace.__setitem__, name, value))
+                    namespace[name] = stand_ins[id(value)]
+
+    def imported(module_name):
+        refuse(_targets(later.pop(module_name)))
+
+    watcher = _ImportWatcher(later, imported) if later else None
     try:
-        if stand_ins:
-            for module in _library_modules(roots - {"__main__", "builtins", ""}):
-                for attr, value in list(vars(module).items()):
-                    if id(value) in stand_ins and value is functions[id(value)][0]:
-                        undo.append((setattr, module, attr, value))
-                        setattr(module, attr, stand_ins[id(value)])
-            if namespace is not None:
-                for name, value in list(namespace.items()):
-                    if id(value) in stand_ins and value is functions[id(value)][0]:
-                        undo.append((namespace.__setitem__, name, value))
-                        namespace[name] = stand_ins[id(value)]
+        refuse(found)
+        if watcher:
+            sys.meta_path.insert(0, watcher)
         for cls, shown in classes:
             if "__init__" in vars(cls):
                 undo.append((setattr, cls, "__init__", vars(cls)["__init__"]))
@@ -230,8 +256,51 @@ def forbid(*targets, namespace=None, why=""):
             cls.__init__ = _refusing_init(cls.__init__, shown, why)
         yield
     finally:
+        if watcher in sys.meta_path:
+            sys.meta_path.remove(watcher)
         for action, *args in reversed(undo):
             action(*args)
+
+
+class _ImportWatcher:
+    """A finder that lets a watched module import, then calls ``imported(name)``:
+    :func:`forbid` then refuses the twins it holds, without importing it beforehand."""
+
+    def __init__(self, watched, imported):
+        self.watched, self.imported = watched, imported
+
+    def find_spec(self, fullname, path=None, target=None):
+        if fullname not in self.watched:
+            return None
+        sys.meta_path.remove(self)  # the real finders, for this one module
+        try:
+            spec = importlib.util.find_spec(fullname)
+        finally:
+            sys.meta_path.insert(0, self)
+        if spec is None or spec.loader is None:
+            return spec
+        run, done = spec.loader.exec_module, self.imported
+
+        def exec_module(module):
+            run(module)
+            sys.modules[fullname] = module
+            done(fullname)
+
+        spec.loader = _Loader(spec.loader, exec_module)
+        return spec
+
+
+class _Loader:
+    """``loader`` with another ``exec_module``."""
+
+    def __init__(self, loader, exec_module):
+        self._loader, self.exec_module = loader, exec_module
+
+    def create_module(self, spec):
+        return self._loader.create_module(spec)
+
+    def __getattr__(self, name):
+        return getattr(self._loader, name)
 
 
 # References call the library through its modules: inside ``forbid`` they still work,
