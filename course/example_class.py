@@ -236,7 +236,7 @@ def _hidden():
         found += [os.path.join(top, f) for f in files if f == {assignment + ".ipynb"!r}]
     for path in found:
         text = open(path, errors="replace").read()
-        if "BEGIN HIDDEN TESTS" in text:
+        if "### BEGIN " + "HIDDEN TESTS" in text:  # not the words of this very cell
             return path + ": " + text
     raise FileNotFoundError(f"none of {{len(found)}} notebooks holds hidden tests")
 _attempt("read the hidden tests", _hidden)''',
@@ -350,6 +350,9 @@ def make_class(root: Path = ROOT, bad: bool = False, port: int = 8888) -> list[s
                 first = exercise_cells(blank)[0]
                 work.update({f"attack_{kind}": _prepend(solved, first, code)
                              for kind, code in attacks(root, assignment, port).items()})
+                # ... and, once test cells have run, prints every cell the kernel ran.
+                work["attack_hidden_tests"] = _prepend(work["attack_hidden_tests"], exercise_cells(blank)[-1],
+                                                       'print("\\n".join(In))')
         for student, content in work.items():
             if content != "skip":
                 write_submission(root, student, assignment, content)

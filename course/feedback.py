@@ -4,7 +4,9 @@ nbgrader's feedback shows each test cell as it ran, hidden tests included, and a
 hidden test's traceback quotes its code (nbgrader issues #917, #1363). Listed in
 ``nbgrader_config.py`` for ``generate_feedback``:
 
-- :class:`HideHiddenTests` replaces the hidden part of every test cell by one comment line.
+- :class:`HideHiddenTests` replaces the hidden part of every test cell by one comment line,
+  and cuts the hidden tests' lines out of every output (a later cell can print an earlier
+  cell's source from IPython's history).
 - :class:`ShortenTracebacks` reduces a test cell's error to its last line, the check's
   message (``AssertionError: ... expected shape (6, 6), got (8, 8): ...``).
 
@@ -40,13 +42,38 @@ def hide_hidden_tests(source: str) -> str:
     return "\n".join(lines)
 
 
-class HideHiddenTests(NbGraderPreprocessor):
-    """Take the hidden tests out of every test cell's source."""
+def hidden_lines(source: str) -> list[str]:
+    """The lines of ``source``'s hidden-test regions long enough to give something away."""
+    kept = hide_hidden_tests(source).split("\n")
+    return [ln.strip() for ln in source.split("\n") if ln not in kept and len(ln.strip()) >= 12]
 
-    def preprocess_cell(self, cell, resources, index):
-        if cell.cell_type == "code" and is_grade(cell):
-            cell.source = hide_hidden_tests(cell.source)
-        return cell, resources
+
+def _scrub(text, lines):
+    for line in lines:
+        text = text.replace(line, "# ... hidden test ...")
+    return text
+
+
+class HideHiddenTests(NbGraderPreprocessor):
+    """Take the hidden tests out of every test cell's source and out of every output."""
+
+    def preprocess(self, nb, resources):
+        secret = sorted({ln for c in nb.cells if c.cell_type == "code" and is_grade(c)
+                         for ln in hidden_lines(c.source)}, key=len, reverse=True)
+        for cell in nb.cells:
+            if cell.cell_type != "code":
+                continue
+            if is_grade(cell):
+                cell.source = hide_hidden_tests(cell.source)
+            for out in cell.outputs if secret else []:
+                if "text" in out:
+                    out.text = _scrub(out.text, secret)
+                for mime, value in out.get("data", {}).items():
+                    if mime.startswith("text/") and isinstance(value, str):
+                        out.data[mime] = _scrub(value, secret)
+                if "traceback" in out:
+                    out.traceback = [_scrub(t, secret) for t in out.traceback]
+        return nb, resources
 
 
 class ShortenTracebacks(NbGraderPreprocessor):

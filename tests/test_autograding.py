@@ -50,6 +50,19 @@ def test_limit_output_size_cuts_long_text_and_drops_big_images():
     assert cell.outputs[1].data == {"text/plain": "<Figure>"}
 
 
+def test_hidden_tests_printed_by_a_later_cell_are_cut_from_the_feedback():
+    from course.feedback import HideHiddenTests
+
+    info = {"grade": True, "solution": False, "locked": True, "points": 1, "grade_id": "t", "schema_version": 3}
+    test = new_code_cell("check(1)\n### BEGIN HIDDEN TESTS\nsecret_check(2, 'x')\n### END HIDDEN TESTS",
+                         metadata={"nbgrader": info})
+    later = new_code_cell("print(_ih[-2])", outputs=[
+        new_output("stream", name="stdout", text="check(1)\nsecret_check(2, 'x')\n")])
+    nb = new_notebook(cells=[test, later])
+    HideHiddenTests().preprocess(nb, {})
+    assert "secret_check" not in nb.cells[1].outputs[0].text and "check(1)" in nb.cells[1].outputs[0].text
+
+
 def test_hide_hidden_tests_keeps_visible_checks():
     source = 'check(1)\n### BEGIN HIDDEN TESTS\nsecret(2)\n### END HIDDEN TESTS\nafter(3)'
     assert hide_hidden_tests(source) == f"check(1)\n{HIDDEN_NOTE}\nafter(3)"

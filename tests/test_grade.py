@@ -159,9 +159,14 @@ def test_partly_correct_student_loses_points(graded):
 
 
 def _made_for(root, student):
-    """What grading made for ``student``: the autograded notebook and the feedback page."""
-    files = [f"autograded/{student}/{ASSIGNMENT}/{ASSIGNMENT}.ipynb", f"feedback/{student}/{ASSIGNMENT}/{ASSIGNMENT}.html"]
-    return {name: (root / name).read_bytes() for name in files}
+    """What grading made for ``student``: the feedback page, and the autograded notebook without
+    the times at which its cells ran."""
+    path = f"autograded/{student}/{ASSIGNMENT}/{ASSIGNMENT}.ipynb"
+    nb = nbformat.read(root / path, as_version=4)
+    for cell in nb.cells:
+        cell.metadata.pop("execution", None)
+    feedback = f"feedback/{student}/{ASSIGNMENT}/{ASSIGNMENT}.html"
+    return {path: nbformat.writes(nb).encode(), feedback: (root / feedback).read_bytes()}
 
 
 def test_others_grade_as_when_graded_alone(graded, tmp_path):
@@ -215,7 +220,9 @@ def test_attacks_change_nothing_outside_their_sandbox(graded):
     for student in ATTACKS:
         printed = _printed(root, student)
         assert SECRET not in printed, f"{student} printed the grader's secret"
-        assert not [ln for ln in hidden if ln in printed], f"{student} printed hidden tests"
+        shown = [ln for ln in hidden if ln in _feedback_text(root, student)]
+        assert not shown, f"{student}'s feedback shows hidden tests: {shown[:3]}"
+    assert "def correlate1d_valid" in _printed(root, "attack_hidden_tests"), "the history attack printed nothing"
     fills = _attempts(root, "fills_disk").values()
     assert all("No space left on device" in line and int(line.split(" after ")[1].split()[0]) <= 256
                for line in fills), fills
