@@ -59,11 +59,14 @@ test-lib: $(STAMP)
 	CNNLIB_TEST_NO_TORCH=1 $(BIN)/python -m pytest -p no:nbval $(LIB_TESTS)
 
 # Re-executes every solution notebook and compares its outputs with the stored ones.
+NBVAL := --nbval --nbval-current-env --nbval-sanitize-with sanitize.cfg --nbval-cell-timeout=120
 nbtest: $(STAMP)
-	$(BIN)/python -m pytest --nbval solutions --nbval-current-env \
-	  --nbval-sanitize-with sanitize.cfg --nbval-cell-timeout=120
+	$(BIN)/python -m pytest $(NBVAL) solutions
 
-test: unit nbtest
+# Both in one run, so that its last lines count every test, list each skip with its
+# reason (-rs) and give the wall time.
+test: $(STAMP)
+	$(BIN)/python -m pytest -rs $(NBVAL) tests solutions
 
 notebooks: $(STAMP)
 	$(BIN)/python -m course.build
