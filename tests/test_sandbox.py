@@ -20,6 +20,7 @@ import course.sandbox
 from course import grade as grade_module
 from course.autograding import GradingExecute
 from course.sandbox import HOME, python_folders, sandbox_command, unavailable
+from procs import sleeping
 
 NO_SANDBOX = unavailable()
 needs_bwrap = pytest.mark.skipif(NO_SANDBOX is not None, reason=f"no bubblewrap sandbox here: {NO_SANDBOX}")
@@ -136,7 +137,7 @@ def test_nothing_outlives_the_kernel(tmp_path):
     mark = "31415926"
     _run([f"import subprocess\nsubprocess.Popen(['sleep', '{mark}'], start_new_session=True)\nprint('started')"],
          tmp_path)
-    assert not _marked(mark), "a process of the sandbox outlived its kernel"
+    assert not sleeping(mark), "a process of the sandbox outlived its kernel"
 
 
 @needs_bwrap
@@ -158,27 +159,17 @@ def test_the_sandbox_dies_with_the_grader(tmp_path):
     grader = subprocess.Popen([sys.executable, "-c", script], cwd=os.path.dirname(os.path.dirname(__file__)),
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 60
-    while not _marked(mark) and time.monotonic() < deadline:
+    while not sleeping(mark) and time.monotonic() < deadline:
         time.sleep(0.2)
-    assert _marked(mark), "the notebook did not start its process"
+    assert sleeping(mark), "the notebook did not start its process"
     grader.send_signal(signal.SIGKILL)
     grader.wait()
     deadline = time.monotonic() + 10
-    while _marked(mark) and time.monotonic() < deadline:
+    while sleeping(mark) and time.monotonic() < deadline:
         time.sleep(0.2)
-    assert not _marked(mark), "a sandbox process outlived the grader"
+    assert not sleeping(mark), "a sandbox process outlived the grader"
 
 
-def _marked(mark):
-    return [p for p in os.listdir("/proc") if p.isdigit() and _cmdline(p).endswith(f"sleep\0{mark}\0")]
-
-
-def _cmdline(pid):
-    try:
-        with open(f"/proc/{pid}/cmdline") as fh:
-            return fh.read()
-    except OSError:
-        return ""
 
 
 def test_grading_refuses_without_a_sandbox_on_linux(tmp_path, monkeypatch):
