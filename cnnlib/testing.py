@@ -4,7 +4,8 @@ The functions here raise ``AssertionError`` with a message that says what was
 expected, what came out and, where given, a hint about the likely mistake. ``forbid``
 makes library functions unavailable while a hidden test runs, so that an exercise is
 graded on the student's own code; ``use_reference`` swaps in reference answers of the
-earlier exercises a later one calls, so that one mistake costs points once. ``watch`` records NumPy's and cnnlib's functions so
+earlier exercises a later one calls, so that one mistake costs points once. ``needs``
+lets a demo below an unsolved exercise print one line instead of a traceback. ``watch`` records NumPy's and cnnlib's functions so
 that the grader can tell when a notebook replaced one of them.
 """
 from __future__ import annotations
@@ -396,6 +397,61 @@ def use_reference(namespace, *names, **references):
                 namespace.pop(name, None)
             else:
                 namespace[name] = value
+
+
+#: The start of the message of an exercise's stub (``raise NotImplementedError(...)``).
+STUB_MESSAGE = "replace this line with your code"
+_unsolved = set()
+
+
+class needs:
+    """Run a demo that uses exercises; while one is unsolved, print one line instead.
+
+    ``with needs(layer_costs=2):`` around a demo cell (the exercises it uses, by name,
+    with their numbers): if the block reaches an exercise's stub (a ``NotImplementedError``
+    whose message starts with :data:`STUB_MESSAGE`), the cell prints "solve exercise 2
+    (`layer_costs`) to see this" instead of a traceback. The exercise is remembered as
+    unsolved, so that later demos that need it also print the line rather than fail on
+    what the first demo could not compute; a block that runs through forgets that. Any
+    other error propagates: in a solved notebook nothing is hidden.
+    """
+
+    def __init__(self, **exercises):
+        self.labels = {name: f"exercise {number} (`{name}`)" for name, number in exercises.items()}
+
+    def __enter__(self):
+        return self
+
+    def _stub_of(self, traceback):
+        """The exercise whose stub raised: the innermost frame of the traceback that is one."""
+        found = None
+        while traceback is not None:
+            frame = traceback.tb_frame
+            owner = frame.f_locals.get("self")
+            for name in (frame.f_code.co_name, type(owner).__name__ if owner is not None else None):
+                if name in self.labels:
+                    found = name
+            traceback = traceback.tb_next
+        return found
+
+    def __exit__(self, kind, error, traceback):
+        if kind is None:
+            _unsolved.difference_update(self.labels.values())
+            return False
+        if isinstance(error, NotImplementedError) and str(error).startswith(STUB_MESSAGE):
+            name = self._stub_of(traceback)
+            missing = [self.labels[name]] if name else list(self.labels.values())
+            _unsolved.update(missing)
+        elif isinstance(error, Exception):
+            missing = [label for label in self.labels.values() if label in _unsolved]
+        else:
+            missing = []
+        if not missing:
+            return False
+        if "matplotlib.pyplot" in sys.modules:   # no half-drawn figure below the message
+            sys.modules["matplotlib.pyplot"].close("all")
+        print(f"solve {' and '.join(missing)} to see this")
+        return True
 
 
 # ---------------------------------------------------------------------------

@@ -204,3 +204,39 @@ def test_references_match_their_exercises(rng):
     block = ref["ResidualBlock"](cnnlib.nn.Sequential(cnnlib.nn.ReLU()))
     assert type(block).__name__ == "ResidualBlock" and block.body is not None
     np.testing.assert_allclose(block(x[None]), x[None] + np.maximum(x[None], 0))
+
+
+# --- needs: demos below an unsolved exercise print one line ----------------------------------
+
+def stub():
+    raise NotImplementedError("replace this line with your code, then run the check cell below")
+
+
+def solved():
+    return 1
+
+
+def test_needs_prints_a_line_for_an_unsolved_exercise(capsys):
+    from cnnlib.testing import needs
+    with needs(solved=90, stub=91):
+        solved()
+        stub()
+    assert capsys.readouterr().out == "solve exercise 91 (`stub`) to see this\n"
+    with needs(stub=91):          # a later demo fails on what the first could not compute
+        raise KeyError("missing")
+    assert capsys.readouterr().out == "solve exercise 91 (`stub`) to see this\n"
+    with needs(stub=91):          # solved and run again: errors show again
+        pass
+    with pytest.raises(KeyError), needs(stub=91):
+        raise KeyError("a real bug")
+
+
+def test_needs_hides_no_other_error(capsys):
+    from cnnlib.testing import needs
+    with pytest.raises(NotImplementedError, match="not a stub"), needs(solved=92):
+        raise NotImplementedError("not a stub")
+    with pytest.raises(ValueError), needs(solved=92):
+        raise ValueError("bug")
+    with needs(solved=92):
+        print("demo")
+    assert capsys.readouterr().out == "demo\n"
