@@ -8,8 +8,9 @@ the kernel sees:
   the host: not the course directory (gradebook, ``source/``, other students' files),
   not the instructor's home, not the grader's environment variables (an explicit,
   minimal environment is passed);
-- a private working copy of this notebook's folder as its current directory and a
-  private ``/tmp``, each a size-limited tmpfs, both thrown away with the sandbox;
+- a private working copy of this notebook's folder (its data files; not the notebooks,
+  since nbgrader has already written the hidden tests back into the one being graded) as
+  its current directory and a private ``/tmp``, each a size-limited tmpfs, both thrown away with the sandbox;
 - the folder of its own Unix sockets, the only way in or out;
 - no network (its own network namespace: even 127.0.0.1 is its own), its own PID
   namespace (it can neither see nor signal the grader), its own IPC and UTS namespaces;
@@ -37,7 +38,7 @@ from jupyter_client.manager import AsyncKernelManager
 from traitlets import Integer
 
 HOME = "/home/student"
-INPUT = "/run/grading/submission"  # the notebook's folder on the host, read-only, copied to HOME
+INPUT = "/run/grading/submission"  # the notebook's files (see files_to_copy), read-only, copied to HOME
 FONTS = "/run/grading/matplotlib"  # the host's matplotlib cache, read-only: its font list is copied
 # Variables the kernel gets from the grader; everything else is left out.
 PASSED_ENV = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_CORETYPE",
@@ -105,12 +106,28 @@ def _parents(paths) -> list[str]:
     return sorted(found)
 
 
+def files_to_copy(work: str, dest: str) -> str:
+    """Copy the files of the notebook's folder ``work`` that the kernel may see to ``dest``.
+
+    Not the notebooks: nbgrader writes the one being graded there with its hidden tests
+    put back before it runs it. Not symbolic links, which could point out of the folder.
+    """
+    def leave_out(folder, names):
+        return [n for n in names if n.endswith(".ipynb") or os.path.islink(os.path.join(folder, n))]
+
+    shutil.rmtree(dest, ignore_errors=True)  # from a kernel started before
+    shutil.copytree(work, dest, ignore=leave_out)
+    return dest
+
+
 def sandbox_command(cmd: list[str], *, work: str, socket_dir: str, disk_mb: int = 256,
-                    max_processes: int = 256, cpu_seconds: int = 0, uid: int | None = None) -> list[str]:
+                    max_processes: int = 256, cpu_seconds: int = 0, uid: int | None = None,
+                    files: str | None = None) -> list[str]:
     """``cmd`` (the kernel's command line) wrapped in ``bwrap``.
 
     ``work`` is the notebook's folder on the host; the kernel runs in a copy of it, in
-    ``/home/student/<its name>``. ``socket_dir`` holds the connection file and the
+    ``/home/student/<its name>``, made from ``files`` (see :func:`files_to_copy`; an empty
+    folder when None). ``socket_dir`` holds the connection file and the
     kernel's sockets and is the one folder shared with the host. With ``uid`` (the
     grader is root) the kernel runs as that user id.
     """
@@ -128,7 +145,9 @@ def sandbox_command(cmd: list[str], *, work: str, socket_dir: str, disk_mb: int 
             args += ["--perms", "0755", "--dir", folder]
     for folder in folders:
         args += ["--ro-bind", folder, folder]
-    args += ["--ro-bind", work, INPUT, "--bind", socket_dir, socket_dir]
+    args += ["--bind", socket_dir, socket_dir]
+    if files:
+        args += ["--ro-bind", files, INPUT]
     fonts = matplotlib_cache()
     if fonts:
         args += ["--ro-bind", fonts, FONTS]
@@ -141,7 +160,7 @@ def sandbox_command(cmd: list[str], *, work: str, socket_dir: str, disk_mb: int 
     for key, value in env.items():
         args += ["--setenv", key, value]
     limits = [f"--nproc={max_processes}"] + ([f"--cpu={cpu_seconds}"] if cpu_seconds else [])
-    setup = f"cp -R {INPUT}/. {shlex.quote(copy)}/"
+    setup = f"cp -R {INPUT}/. {shlex.quote(copy)}/" if files else "true"
     if fonts:
         setup += (f" && mkdir -p {env['MPLCONFIGDIR']} && {{ cp {FONTS}/fontlist-*.json "
                   f"{env['MPLCONFIGDIR']}/ 2>/dev/null || true; }}")
@@ -219,8 +238,9 @@ class SandboxedKernelManager(AsyncKernelManager):
                 os.chown(path, uid, uid)
         else:  # the limit counts every process of this user, inside the sandbox or not
             processes += _own_tasks()
+        files = files_to_copy(work, os.path.join(socket_dir, "files"))
         return sandbox_command(cmd, work=work, socket_dir=socket_dir, disk_mb=self.disk_mb,
-                               max_processes=processes, cpu_seconds=self.cpu_seconds, uid=uid)
+                               max_processes=processes, cpu_seconds=self.cpu_seconds, uid=uid, files=files)
 
     async def _async_launch_kernel(self, kernel_cmd, **kw):
         # bwrap's own first process stays in the sandbox as its PID 1: it gets no secrets either.

@@ -60,6 +60,7 @@ def _run(cells, tmp_path, timeout=20, **traits):
     work = tmp_path / "course" / "autograded" / "ada" / "00"
     work.mkdir(parents=True, exist_ok=True)
     (work / "data.txt").write_text("the student's own file")
+    (work / "00.ipynb").write_text("### BEGIN HIDDEN TESTS")  # as nbgrader leaves it before running it
     nb = new_notebook(cells=[new_code_cell(c) for c in cells])
     GradingExecute(timeout=timeout, kernel_name="python3", **traits).preprocess(nb, {"metadata": {"path": str(work)}})
     return ["".join(o.get("text", "") + o.get("evalue", "") for o in c.outputs) for c in nb.cells]
@@ -72,13 +73,13 @@ def test_the_kernel_sees_its_own_copy_and_nothing_of_the_course(tmp_path, monkey
     (tmp_path / "course" / "gradebook.db").write_text("grades")
     course_root = str(tmp_path / "course")
     out = _run([
-        "import os, cnnlib; print(os.getcwd(), open('data.txt').read(), cnnlib.__name__)",
+        "import os, cnnlib; print(os.getcwd(), open('data.txt').read(), cnnlib.__name__, os.listdir())",
         f"print(os.path.exists({course_root!r}), os.path.exists({course_root!r} + '/gradebook.db'))",
         "print(dict(os.environ))",
         "open('data.txt', 'w').write('changed'); open('new.txt', 'w').write('x'); print('wrote')",
         "print(os.getuid() != 0, len([p for p in os.listdir('/proc') if p.isdigit()]))",
     ], tmp_path)
-    assert out[0] == f"{HOME}/00 the student's own file cnnlib\n", out[0]
+    assert out[0] == f"{HOME}/00 the student's own file cnnlib ['data.txt']\n", out[0]
     assert out[1] == "False False\n", "the course directory is visible in the sandbox"
     assert SECRET not in out[2] and "COURSE_DB_PASSWORD" not in out[2], out[2]
     assert out[3] == "wrote\n"
