@@ -10,7 +10,11 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import nbgrader  # noqa: E402
-from nbconvert.preprocessors import ClearMetadataPreprocessor, CSSHTMLHeaderPreprocessor  # noqa: E402
+from nbconvert.preprocessors import (  # noqa: E402
+    ClearMetadataPreprocessor,
+    CoalesceStreamsPreprocessor,
+    CSSHTMLHeaderPreprocessor,
+)
 from nbgrader.preprocessors import (  # noqa: E402
     AssignLatePenalties,
     CheckCellMetadata,
@@ -73,11 +77,15 @@ c.Autograde.sanitize_preprocessors = [
     CheckCellMetadata,
 ]
 # nbgrader's own list, with GradingExecute for Execute, the integrity checks around it,
-# WarningsCostNothing (stderr in a test cell is not a failure) and LimitOutputSize after LimitOutput.
+# each cell's printed text as one output however the kernel flushed it (CoalesceStreams: the
+# same notebook and feedback every run), WarningsCostNothing (stderr in a test cell is not a
+# failure) and LimitOutputSize after LimitOutput.
+c.CoalesceStreamsPreprocessor.enabled = True  # nbconvert's preprocessors are off unless enabled
 c.Autograde.autograde_preprocessors = [
     InjectIntegrityChecks,
     GradingExecute,
     RemoveIntegrityChecks,
+    CoalesceStreamsPreprocessor,
     WarningsCostNothing,
     IgnorePattern,
     ClearMetadataPreprocessor,

@@ -193,8 +193,9 @@ def _printed(root, student):
 
 def _attempts(root, kind):
     """``{what: line}`` of the attempts an attack printed ("<what>: blocked (...)")."""
-    lines = [ln for ln in _printed(root, f"attack_{kind}").splitlines() if ": blocked (" in ln or ": DONE (" in ln]
-    return {ln.split(": blocked (")[0].split(": DONE (")[0]: ln for ln in lines}
+    found = re.findall(r"^(\S.*?): (?:blocked|DONE) \(.*$", _printed(root, f"attack_{kind}"), re.M)
+    lines = re.findall(r"^\S.*?: (?:blocked|DONE) \(.*$", _printed(root, f"attack_{kind}"), re.M)
+    return dict(zip(found, lines))
 
 
 @needs_sandbox
