@@ -247,8 +247,6 @@ class CourseValidator(Validator):
 
 def use_course_validator() -> None:
     """Point nbgrader's two users of ``Validator`` (the CLI and the Lab button) at :class:`CourseValidator`."""
-    import sys
-
     for module in ("nbgrader.apps.validateapp", "nbgrader.server_extensions.validate_assignment.handlers"):
         if module in sys.modules:
             sys.modules[module].Validator = CourseValidator

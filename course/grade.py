@@ -75,7 +75,6 @@ class Submission:
     failed: bool = False  # the notebook could not be read: the blank version is graded instead
     retry: bool = False  # nbgrader could not grade it: the next run tries again
     fingerprint: str = ""  # of the submitted files, when the run found them
-    unsandboxed: str = ""  # why its kernel ran without a sandbox, if it did
 
     def folder(self, root: Path, step: str = "submitted") -> Path:
         return root / step / self.student / self.assignment
@@ -274,8 +273,6 @@ def prepare(root: Path, sub: Submission, notebooks: list[str]) -> None:
         shutil.rmtree(dest)
     shutil.copytree(src, dest, symlinks=True)
     _drop_links(dest, sub.notes)
-    if sub.unsandboxed:
-        sub.notes.append(sub.unsandboxed)
     expected = {f"{name}.ipynb" for name in notebooks}
     for name in notebooks:
         path = dest / f"{name}.ipynb"
@@ -439,7 +436,8 @@ def grade(root: Path, names: list[str] | None = None, students: list[str] | None
             raise RuntimeError(f"nbgrader generate_assignment {name} failed:\n{result.get('log', '')}{result.get('error')}")
         notebooks[name] = sorted(p.stem for p in (root / "source" / name).glob("*.ipynb"))
     for sub in subs:
-        sub.unsandboxed = unsandboxed
+        if unsandboxed:
+            sub.notes.append(unsandboxed)
         prepare(root, sub, notebooks[sub.assignment])
     _add_students(root, {s.student for s in subs})
     jobs = jobs or min(len(subs), os.cpu_count() or 1)
