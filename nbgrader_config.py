@@ -10,22 +10,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import nbgrader  # noqa: E402
-from nbconvert.preprocessors import (  # noqa: E402
-    ClearMetadataPreprocessor,
-    CoalesceStreamsPreprocessor,
-    CSSHTMLHeaderPreprocessor,
-)
-from nbgrader.preprocessors import (  # noqa: E402
-    AssignLatePenalties,
-    CheckCellMetadata,
-    ClearOutput,
-    GetGrades,
-    IgnorePattern,
-    LimitOutput,
-    OverwriteCells,
-    OverwriteKernelspec,
-    SaveAutoGrades,
-)
+from nbconvert.preprocessors import CoalesceStreamsPreprocessor, TagRemovePreprocessor  # noqa: E402
+from nbgrader.converters import Autograde, GenerateAssignment, GenerateFeedback  # noqa: E402
+from nbgrader.preprocessors import DeduplicateIds, Execute, GetGrades, IncludeHeaderFooter, LimitOutput  # noqa: E402
 
 from course.autograding import (  # noqa: E402
     GradingExecute,
@@ -41,12 +28,31 @@ from course.nbgrader_fixes import DeduplicateIdsFixed  # noqa: E402
 
 c = get_config()  # noqa: F821
 
+
+def nbgrader_list(converter, trait, replace):
+    """nbgrader's default preprocessor list ``converter.trait``, each class found in
+    ``replace`` swapped for the list it maps to: nbgrader's own steps stay in its order, and
+    a newer nbgrader's additions are kept."""
+    defaults = converter.class_traits()[trait].make_dynamic_default()
+    unknown = set(replace) - set(defaults)
+    if unknown:
+        raise RuntimeError(f"nbgrader's {converter.__name__}.{trait} no longer has {unknown}: update nbgrader_config.py")
+    return [new for p in defaults for new in replace.get(p, [p])]
+
+
 c.CourseDirectory.course_id = "cnn-course"
 c.CourseDirectory.release_directory = "notebooks"
 # What an exercise holds in the student version; the check cell below it shows this message.
 c.ClearSolutions.code_stub = {
     "python": '# YOUR CODE HERE\nraise NotImplementedError("replace this line with your code, then run the check cell below")'
 }
+# Short answers to a notebook's open questions sit in markdown cells tagged "answers":
+# solutions/ keeps them, the student version drops them.
+c.TagRemovePreprocessor.enabled = True
+c.TagRemovePreprocessor.remove_cell_tags = {"answers"}
+c.GenerateAssignment.preprocessors = nbgrader_list(GenerateAssignment, "preprocessors", {
+    IncludeHeaderFooter: [TagRemovePreprocessor, IncludeHeaderFooter],
+})
 # course/grade.py keeps a grading.json beside each autograded notebook; students do not get it.
 c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback", "grading.json"]
 
@@ -69,38 +75,27 @@ c.LimitOutputSize.max_chars = 100_000
 
 # Deleted test cells are put back and run; split cells do not abort the batch.
 c.OverwriteCells.add_missing_cells = True
-c.Autograde.sanitize_preprocessors = [
-    ClearOutput,
-    DeduplicateIdsFixed,
-    OverwriteKernelspec,
-    OverwriteCells,
-    CheckCellMetadata,
-]
+c.Autograde.sanitize_preprocessors = nbgrader_list(Autograde, "sanitize_preprocessors", {
+    DeduplicateIds: [DeduplicateIdsFixed],
+})
 # nbgrader's own list, with GradingExecute for Execute, the integrity checks around it,
 # each cell's printed text as one output however the kernel flushed it (CoalesceStreams: the
 # same notebook and feedback every run), WarningsCostNothing (stderr in a test cell is not a
 # failure) and LimitOutputSize after LimitOutput.
 c.CoalesceStreamsPreprocessor.enabled = True  # nbconvert's preprocessors are off unless enabled
-c.Autograde.autograde_preprocessors = [
-    InjectIntegrityChecks,
-    GradingExecute,
-    RemoveIntegrityChecks,
-    CoalesceStreamsPreprocessor,
-    WarningsCostNothing,
-    IgnorePattern,
-    ClearMetadataPreprocessor,
-    LimitOutput,
-    LimitOutputSize,
-    SaveAutoGrades,
-    AssignLatePenalties,
-    CheckCellMetadata,
-]
+c.Autograde.autograde_preprocessors = nbgrader_list(Autograde, "autograde_preprocessors", {
+    Execute: [InjectIntegrityChecks, GradingExecute, RemoveIntegrityChecks,
+              CoalesceStreamsPreprocessor, WarningsCostNothing],
+    LimitOutput: [LimitOutput, LimitOutputSize],
+})
 
 # Validate (the button and `nbgrader validate`) shares the grader's rule on warnings.
 use_course_validator()
 
 # Feedback shows what failed and why, without the hidden tests' code.
-c.GenerateFeedback.preprocessors = [GetGrades, HideHiddenTests, ShortenTracebacks, CSSHTMLHeaderPreprocessor]
+c.GenerateFeedback.preprocessors = nbgrader_list(GenerateFeedback, "preprocessors", {
+    GetGrades: [GetGrades, HideHiddenTests, ShortenTracebacks],
+})
 # ... and its math as MathML, with nbgrader's MathJax script (from a CDN) left out: the page
 # loads nothing from the network. nbgrader's own feedback template stays in use.
 c.HTMLExporter.extra_template_basedirs = [
