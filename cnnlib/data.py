@@ -192,3 +192,34 @@ def sample_photo(gray=True, downscale=1):
         img = img.reshape(*img.shape[:-2], h // downscale, downscale, w // downscale, downscale)
         img = img.mean(axis=(-3, -1))
     return img.astype(np.float32)
+
+
+def rotate(image, degrees):
+    """Rotate an image about its centre by ``degrees``, counter-clockwise as displayed.
+
+    ``image``: ``(..., H, W)``; the rotation acts on the last two axes. Each output pixel is
+    the bilinear interpolation of the input at the rotated position, and zero where that
+    position falls outside the image. A multiple of 90° on a square image gives
+    ``np.rot90(image, degrees // 90)`` exactly. Returns float64 of the input's shape.
+    (Introduced in notebook 03 to show that convolution is not equivariant to rotation.)
+    """
+    image = np.asarray(image, dtype=float)
+    if image.ndim < 2:
+        raise ValueError(f"image must have at least 2 dimensions (H, W), got shape {image.shape}")
+    t = np.deg2rad(degrees)
+    H, W = image.shape[-2:]
+    cy, cx = (H - 1) / 2, (W - 1) / 2
+    i, j = np.mgrid[0:H, 0:W].astype(float)
+    # where each output pixel comes from: the inverse rotation of its position
+    y = cy + np.cos(t) * (i - cy) + np.sin(t) * (j - cx)
+    x = cx - np.sin(t) * (i - cy) + np.cos(t) * (j - cx)
+    y, x = np.round(y, 9), np.round(x, 9)     # exact quarter turns despite cos(90°) = 6e-17
+    y0, x0 = np.floor(y).astype(int), np.floor(x).astype(int)
+    fy, fx = y - y0, x - x0
+
+    def at(r, c):
+        inside = (r >= 0) & (r < H) & (c >= 0) & (c < W)
+        return np.where(inside, image[..., np.clip(r, 0, H - 1), np.clip(c, 0, W - 1)], 0.0)
+
+    return ((1 - fy) * (1 - fx) * at(y0, x0) + (1 - fy) * fx * at(y0, x0 + 1)
+            + fy * (1 - fx) * at(y0 + 1, x0) + fy * fx * at(y0 + 1, x0 + 1))

@@ -147,3 +147,31 @@ def test_sample_photo_gray_rgb_and_downscale():
     assert data.sample_photo(gray=False, downscale=4).shape == (3, 150, 128)
     with pytest.raises(ValueError, match="downscale"):
         data.sample_photo(downscale=0)
+
+
+# --------------------------------------------------------------------- rotate
+
+def test_rotate_quarter_turns_are_exact_and_counter_clockwise():
+    x = np.random.default_rng(0).normal(size=(2, 6, 6))
+    for k in range(-2, 5):
+        np.testing.assert_array_equal(data.rotate(x, 90 * k), np.rot90(x, k, axes=(-2, -1)))
+    dot = np.zeros((5, 5))
+    dot[2, 4] = 1.0                       # right of the centre ...
+    assert data.rotate(dot, 90)[0, 2] == 1.0   # ... goes to the top
+
+
+def test_rotate_interpolates_and_fills_zeros_outside():
+    x = np.ones((9, 9))
+    r = data.rotate(x, 45)
+    assert r.shape == (9, 9) and r.dtype == np.float64
+    assert r[4, 4] == pytest.approx(1.0) and r[0, 0] == 0.0      # the centre stays, corners come from outside
+    assert np.all((r >= 0) & (r <= 1 + 1e-12))
+    # a smooth ramp rotated by a small angle: bilinear interpolation is exact for linear functions
+    i, j = np.mgrid[0:9, 0:9].astype(float)
+    t = np.deg2rad(10)
+    ramp = j - 4.0
+    expected = np.cos(t) * (j - 4) - np.sin(t) * (i - 4)
+    inner = (i - 4) ** 2 + (j - 4) ** 2 < 3 ** 2
+    np.testing.assert_allclose(data.rotate(ramp, 10)[inner], expected[inner], atol=1e-9)
+    with pytest.raises(ValueError, match="dimensions"):
+        data.rotate(np.ones(5), 10)
