@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 from oracle import Oracle, seed_of
 
 import cnnlib.conv
+from cnnlib.conv_strategies import STRATEGIES, _work, strategy
 from cnnlib import (
     conv1d,
     conv2d,
@@ -253,7 +254,7 @@ def test_conv_transpose2d_is_the_input_gradient_of_conv2d():
     y, cache = conv2d_forward(x, w, None, (2, 3), (1, 2), (1, 2))
     g = rng.standard_normal(y.shape)
     dx, _, _ = conv2d_backward(g, cache)
-    assert_close(conv_transpose2d(g, w, None, (2, 3), (1, 2), (0, 0), (1, 2)), dx)
+    assert_close(conv_transpose2d(g, w, None, (2, 3), (1, 2), (0, 0), dilation=(1, 2)), dx)
 
 
 def test_conv2d_equals_conv2d_forward_output():
@@ -262,135 +263,16 @@ def test_conv2d_equals_conv2d_forward_output():
     assert_close(conv2d(x, w, b, 2, 1), conv2d_forward(x, w, b, 2, 1)[0])
 
 
-@pytest.mark.parametrize("block_rows", [1, 2, 3])
-@pytest.mark.parametrize("config", LOOP_CONFIGS[:12], ids=_conv_id)
-def test_conv2d_in_blocks_of_output_rows(monkeypatch, config, block_rows):
-    """conv2d (no cache) computes a few output rows at a time; the last block may be short."""
-    n, c_in, c_out, h, w, kernel, stride, padding, dilation, bias = config
-    x, wt, b, expected = _loop_case(config, np.random.default_rng(6))
-    w_out = expected.shape[3]
-    row_bytes = (c_in * kernel[0] * kernel[1] + bool(bias)) * w_out * n
-    monkeypatch.setattr(cnnlib.conv, "_uses_row_products", lambda *args: False)
-    monkeypatch.setattr(cnnlib.conv, "_BLOCK_MAPS", c_out + 1)  # blocks of _BLOCK_BYTES
-    for dtype in (np.float64, np.float32):
-        monkeypatch.setattr(cnnlib.conv, "_BLOCK_BYTES", block_rows * row_bytes * np.dtype(dtype).itemsize)
-        cast = [None if a is None else a.astype(dtype) for a in (x, wt, b)]
-        y = conv2d(*cast, stride, padding, dilation)
-        assert y.dtype == dtype
-        assert_close(y, expected, dtype)
+# The routes by which conv2d, conv2d_forward and conv_transpose2d compute are tested one by
+# one, through their table, in tests/test_conv_strategies.py.
 
-
-PER_ROW_CONFIGS = [c for c in _random_conv2d_configs(40, seed=17, max_size=9)
-                   if c[5][0] > 1 and _pair(c[8])[0] == 1]  # kh > 1, no dilation along the rows
-
-
-@pytest.mark.parametrize("config", PER_ROW_CONFIGS, ids=_conv_id)
-def test_conv2d_by_one_product_per_output_row(monkeypatch, config):
-    """conv2d (no cache) of every layer with kh > 1 and no row dilation, as one product per
-    output row (also float32 with few maps, which the rules send to the blocks)."""
-    stride, padding, dilation = config[6:9]
-    x, wt, b, expected = _loop_case(config, np.random.default_rng(7))
-    monkeypatch.setattr(cnnlib.conv, "_uses_row_products", lambda *args: True)
-    monkeypatch.setattr(cnnlib.conv, "_conv2d_blocked", None)  # fail if it is not taken
-    monkeypatch.setattr(cnnlib.conv, "_conv2d_rows", None)
-    for dtype in (np.float64, np.float32):
-        cast = [None if a is None else a.astype(dtype) for a in (x, wt, b)]
-        y = conv2d(*cast, stride, padding, dilation)
-        assert y.dtype == dtype
-        assert_close(y, expected, dtype)
-
-
-def test_per_row_configs_cover_row_and_column_strides():
-    kinds = {(_pair(stride)[0] > 1, _pair(stride)[1] > 1, _pair(dilation)[1] > 1)
-             for n, c_in, c_out, h, w, kernel, stride, padding, dilation, bias in PER_ROW_CONFIGS}
-    assert len(kinds) >= 6
-
-
-def test_the_inference_rules_choose_every_path():
-    """conv2d without a cache goes by one product per row, by row shifts or in blocks."""
-    chosen = []
-    original = {name: getattr(cnnlib.conv, name) for name in ("_conv2d_per_row", "_conv2d_rows", "_conv2d_blocked")}
-
-    def spy(name):
-        def run(*args):
-            chosen.append(name)
-            return original[name](*args)
-        return run
-
-    x = np.zeros((2, 4, 9, 9))
-    with pytest.MonkeyPatch.context() as mp:
-        for name in original:
-            mp.setattr(cnnlib.conv, name, spy(name))
-        conv2d(x, np.zeros((8, 4, 3, 3)), padding=1)  # kh > 1, no row dilation
-        conv2d(np.zeros((2, 12, 9, 9)), np.zeros((32, 12, 3, 3)), dilation=2)  # row dilation, 32 <= 12*3 maps
-        conv2d(x, np.zeros((8, 4, 3, 3)), dilation=2)  # row dilation, few maps
-        conv2d(x, np.zeros((8, 4, 1, 3)))  # one kernel row
-        conv2d(x.astype(np.float32), np.zeros((6, 4, 3, 3), np.float32))  # float32, < 8 maps
-    assert chosen == ["_conv2d_per_row", "_conv2d_rows", "_conv2d_blocked", "_conv2d_blocked",
-                      "_conv2d_blocked"]
-
-
-@pytest.mark.parametrize("path", FORWARD_PATHS)
-def test_backward_reuses_the_cached_columns(monkeypatch, path):
-    rng = np.random.default_rng(4)
-    x, w = rng.standard_normal((2, 3, 8, 8)), rng.standard_normal((5, 3, 3, 3))
-    monkeypatch.setattr(cnnlib.conv, "_forward_path", lambda *args: path)
-    y, cache = conv2d_forward(x, w, padding=1)
-    assert cache["path"] == path
-
-    def no_columns(*args, **kwargs):
-        raise AssertionError("conv2d_backward recomputed the columns")
-
-    for name in ("_im2col", "_im2col_rows", "_row_columns"):
-        monkeypatch.setattr(cnnlib.conv, name, no_columns)
-    conv2d_backward(np.ones_like(y), cache)
-
-
-# The forward has three ways (im2col, row shifts, one product per output row) and im2col
-# two matrix products (one for the whole batch; one per output row for float32 with < 8
-# maps); the rules choose one by the shapes. Here each is forced on every configuration
-# that it can compute.
-PATH_CONFIGS = [c for c in _random_conv2d_configs(60, seed=99, max_size=9)
-                if _pair(c[6])[0] == 1 and c[5][0] > 1]  # stride 1 along the rows, kh > 1
-PATH_CASES = [(config, path) for config in PATH_CONFIGS for path in FORWARD_PATHS
-              if path != "per row" or _pair(config[8])[0] == 1]  # per row: no row dilation
-
-
-@pytest.mark.parametrize("config, path", PATH_CASES, ids=[f"{_seeded(_conv_id(c))}-{p}" for c, p in PATH_CASES])
-def test_every_forward_path_agrees_with_the_loop_and_the_others(monkeypatch, config, path):
-    stride, padding, dilation = config[6:9]
-    rng = np.random.default_rng(seed_of(_conv_id(config)))
-    x, wt, b, expected = _loop_case(config, rng)
-    y_auto, cache_auto = conv2d_forward(x, wt, b, stride, padding, dilation)
-    g = rng.standard_normal(y_auto.shape)
-    grads_auto = conv2d_backward(g, cache_auto)
-    monkeypatch.setattr(cnnlib.conv, "_forward_path", lambda *args: path)
-    for dtype in (np.float64, np.float32):
-        cast = [None if a is None else a.astype(dtype) for a in (x, wt, b)]
-        y, cache = conv2d_forward(*cast, stride, padding, dilation)
-        assert cache["path"] == path and y.dtype == dtype
-        assert_close(y, expected, dtype)
-        for got, want in zip(conv2d_backward(g.astype(dtype), cache), grads_auto):
-            if want is None:
-                assert got is None
-            else:
-                assert got.dtype == dtype
-                assert_close(got, want, dtype)
-
-
-def test_path_configs_cover_dilations_and_column_strides():
-    kinds = {(_pair(dilation)[0] > 1, _pair(stride)[1] > 1)
-             for n, c_in, c_out, h, w, kernel, stride, padding, dilation, bias in PATH_CONFIGS}
-    assert len(kinds) == 4
-
-
-def test_the_torch_oracle_sees_every_forward_path():
+def test_the_torch_oracle_sees_every_training_strategy():
     chosen = set()
     for case in CONV2D_ORACLE.cases:
         (n, c_in, c_out, h, w, kernel, stride, padding, dilation, bias), dtype = case.config
         x, wt = np.zeros((n, c_in, h, w), dtype), np.zeros((c_out, c_in) + kernel, dtype)
-        chosen.add(conv2d_forward(x, wt, None, stride, padding, dilation)[1]["path"])
-    assert chosen == set(FORWARD_PATHS)
+        chosen.add(conv2d_forward(x, wt, None, stride, padding, dilation)[1]["strategy"].name)
+    assert chosen == {s.name for s in STRATEGIES["training"]}
 
 
 def _im2col_inputs(case):
@@ -425,20 +307,20 @@ IM2COL_ORACLE = Oracle("conv2d_im2col", [(f"c_out{c_out}-{np.dtype(dtype).name}"
 
 
 @pytest.mark.parametrize("case", IM2COL_ORACLE.cases, ids=str)
-def test_im2col_products_for_few_and_many_output_maps(monkeypatch, case):
+def test_im2col_products_for_few_and_many_output_maps(case):
     """float32 with < 8 output maps uses one product per output row; the rest, one product."""
     c_out, dtype = case.config
     close = functools.partial(assert_close, dtype=dtype)
-    monkeypatch.setattr(cnnlib.conv, "_forward_path", lambda *args: "im2col")
+    im2col = strategy("training", "im2col")
     x, wt, b, rng = _im2col_inputs(case)
     torch_results = IM2COL_ORACLE.results(case, {"x": x, "w": wt, "b": b})
     for stride, padding in IM2COL_LAYERS:
-        out, cache = conv2d_forward(x, wt, b, stride, padding)
-        assert cache["path"] == "im2col"
+        checked = cnnlib.conv._conv2d_args(x, wt, b, stride, padding, 1)
+        out, saved = im2col.forward(*checked)
         layer = f"s{stride}-p{padding}"
         torch_results.check(f"{layer} out", out, close)
         g = rng.standard_normal(out.shape).astype(dtype)
-        for name, got in zip(("dx", "dw", "db"), conv2d_backward(g, cache)):
+        for name, got in zip(("dx", "dw", "db"), im2col.backward(g, saved, checked[1], checked[3], True)):
             torch_results.check(f"{layer} {name}", got, close)
 
 
@@ -447,7 +329,7 @@ def test_im2col_products_for_few_and_many_output_maps(monkeypatch, case):
 @pytest.fixture
 def every_buffer_reused(monkeypatch):
     """Send every temporary, however small, through the work buffers."""
-    monkeypatch.setattr(cnnlib.conv._WorkBuffers, "SMALL_BYTES", 0)
+    monkeypatch.setattr(_work, "SMALL_BYTES", 0)
 
 
 def test_results_of_one_call_survive_the_next_calls(every_buffer_reused):
@@ -496,30 +378,11 @@ def test_calls_from_several_threads_do_not_mix_their_buffers(every_buffer_reused
             np.testing.assert_array_equal(dx, expected[i])
 
 
-@pytest.mark.parametrize("per_row", [False, True], ids=["blocks", "per-row"])
-def test_conv2d_from_several_threads(every_buffer_reused, monkeypatch, per_row):
-    import concurrent.futures
-
-    monkeypatch.setattr(cnnlib.conv, "_BLOCK_BYTES", 4096)  # several blocks per call
-    monkeypatch.setattr(cnnlib.conv, "_uses_row_products", lambda *args: per_row)
-    rng = np.random.default_rng(10)
-    problems = [(rng.standard_normal((8, 4, 24, 24)), rng.standard_normal((6, 4, 3, 3))) for _ in range(6)]
-    expected = [conv2d(x, w, padding=1) for x, w in problems]
-
-    def run(i):
-        x, w = problems[i % len(problems)]
-        return i % len(problems), conv2d(x, w, padding=1)
-
-    with concurrent.futures.ThreadPoolExecutor(4) as pool:
-        for i, y in pool.map(run, range(24)):
-            np.testing.assert_array_equal(y, expected[i])
-
-
 def test_release_work_buffers(every_buffer_reused):
     conv2d(np.ones((2, 8, 10, 10)), np.ones((4, 8, 3, 3)), padding=1)
-    assert cnnlib.conv._work._free  # the big padded input was kept ...
+    assert _work.kept_bytes()  # the big padded input was kept ...
     cnnlib.conv.release_work_buffers()
-    assert not cnnlib.conv._work._free  # ... and is let go
+    assert not _work.kept_bytes()  # ... and is let go
     assert conv2d(np.ones((1, 1, 3, 3)), np.ones((1, 1, 3, 3)))[0, 0, 0, 0] == 9.0
 
 
@@ -662,46 +525,11 @@ def test_conv_transpose2d_matches_its_definition(config):
     x, wt = rng.standard_normal((n, c_in, h, w)), rng.standard_normal((c_in, c_out) + kernel)
     b = rng.standard_normal(c_out) if bias else None
     expected = _transpose_loop(x, wt, b, stride, padding, output_padding, dilation)
-    assert_close(conv_transpose2d(x, wt, b, stride, padding, output_padding, dilation), expected)
+    assert_close(conv_transpose2d(x, wt, b, stride, padding, output_padding, dilation=dilation), expected)
     y = conv_transpose2d(x.astype(np.float32), wt.astype(np.float32), b if b is None else b.astype(np.float32),
-                         stride, padding, output_padding, dilation)
+                         stride, padding, output_padding, dilation=dilation)
     assert y.dtype == np.float32
     assert_close(y, expected, np.float32)
-
-
-STRIDE1_TRANSPOSE = [c for c in _random_transpose_configs(300, seed=23) if _pair(c[6]) == (1, 1)][:30]
-
-
-def _as_correlation_applies(config):
-    """Whether a stride-1 transposed convolution goes as a correlation, by one product per
-    row: padding d(k - 1) - p not negative, a kernel of several rows, no row dilation."""
-    kernel, padding, dilation = config[5], config[7], config[9]
-    return (all(d * (k - 1) >= p for k, d, p in zip(kernel, _pair(dilation), _pair(padding)))
-            and kernel[0] > 1 and _pair(dilation)[0] == 1)
-
-
-@pytest.mark.parametrize("config", STRIDE1_TRANSPOSE, ids=lambda c: _seeded(_transpose_id(c)))
-def test_stride_1_conv_transpose2d_as_a_correlation_matches_its_definition(monkeypatch, config):
-    """With stride 1, conv_transpose2d (no cache) correlates x with the flipped kernel where
-    its padding d(k - 1) - p is not negative and one product per row applies."""
-    n, c_in, c_out, h, w, kernel, stride, padding, output_padding, dilation, bias = config
-    rng = np.random.default_rng(seed_of(_transpose_id(config)))
-    x, wt = rng.standard_normal((n, c_in, h, w)), rng.standard_normal((c_in, c_out) + kernel)
-    b = rng.standard_normal(c_out) if bias else None
-    expected = _transpose_loop(x, wt, b, stride, padding, output_padding, dilation)
-    monkeypatch.setattr(cnnlib.conv, "_uses_row_products",  # float32 with few maps too
-                        lambda w_shape, geo, dtype: w_shape[2] > 1 and geo.dilation[0] == 1)
-    if _as_correlation_applies(config):
-        monkeypatch.setattr(cnnlib.conv, "_conv_transpose2d", None)  # fail if it is taken
-    for dtype in (np.float64, np.float32):
-        cast = [None if a is None else a.astype(dtype) for a in (x, wt, b)]
-        y = conv_transpose2d(*cast, stride, padding, output_padding, dilation)
-        assert y.dtype == dtype
-        assert_close(y, expected, dtype)
-
-
-def test_stride_1_transpose_configs_take_both_routes():
-    assert {_as_correlation_applies(c) for c in STRIDE1_TRANSPOSE} == {False, True}
 
 
 def _transpose_inputs(case):
@@ -735,7 +563,7 @@ def test_conv_transpose2d_forward_and_backward_match_torch(case):
     close = functools.partial(assert_close, dtype=dtype)
     x, wt, b, rng = _transpose_inputs(case)
     torch_results = TRANSPOSE_ORACLE.results(case, {"x": x, "w": wt, "b": b})
-    out, cache = conv_transpose2d_forward(x, wt, b, stride, padding, output_padding, dilation)
+    out, cache = conv_transpose2d_forward(x, wt, b, stride, padding, output_padding, dilation=dilation)
     torch_results.check("out", out, close)
     g = rng.standard_normal(out.shape).astype(dtype)
     dx, dw, db = conv_transpose2d_backward(g, cache)
@@ -839,7 +667,7 @@ def _output_padding(x, w, stride, padding, dilation):
 def test_conv_transpose2d_is_the_adjoint_of_conv2d(problem):
     x, w, stride, padding, dilation = problem
     y = np.random.default_rng(0).standard_normal(conv2d(x, w, None, stride, padding, dilation).shape)
-    back = conv_transpose2d(y, w, None, stride, padding, _output_padding(x, w, stride, padding, dilation), dilation)
+    back = conv_transpose2d(y, w, None, stride, padding, _output_padding(x, w, stride, padding, dilation), dilation=dilation)
     assert back.shape == x.shape
     lhs = np.vdot(conv2d(x, w, None, stride, padding, dilation), y)
     rhs = np.vdot(x, back)
@@ -890,7 +718,7 @@ def test_conv_transpose2d_backward_matches_central_differences(problem):
     y = rng.standard_normal(conv2d(x, w, None, stride, padding, dilation).shape)
     op = _output_padding(x, w, stride, padding, dilation)
     b = rng.standard_normal(w.shape[1])
-    _check_gradients(lambda y_, w_, b_: conv_transpose2d_forward(y_, w_, b_, stride, padding, op, dilation),
+    _check_gradients(lambda y_, w_, b_: conv_transpose2d_forward(y_, w_, b_, stride, padding, op, dilation=dilation),
                      conv_transpose2d_backward, y, w, b, rng)
 
 
@@ -910,7 +738,7 @@ def test_conv2d_matrix_transpose_is_the_transposed_convolution(problem):
     y = conv2d(x, w, None, stride, padding, dilation)
     op = _output_padding(x, w, stride, padding, dilation)
     for sample in y:
-        expected = conv_transpose2d(sample[None], w, None, stride, padding, op, dilation).reshape(-1)
+        expected = conv_transpose2d(sample[None], w, None, stride, padding, op, dilation=dilation).reshape(-1)
         assert_close(m.T @ sample.reshape(-1), expected)
 
 

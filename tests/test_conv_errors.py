@@ -240,13 +240,13 @@ def test_conv2d_returns_the_documented_shape_or_raises_value_error(args):
 def test_conv_transpose2d_returns_the_documented_shape_or_raises_value_error(args, output_padding):
     x, w, b, stride, padding, dilation = args
     try:
-        out, cache = conv_transpose2d_forward(x, w, b, stride, padding, output_padding, dilation)
+        out, cache = conv_transpose2d_forward(x, w, b, stride, padding, output_padding, dilation=dilation)
     except ValueError:
         return
     s, p, a, d = _pair(stride), _pair(padding), _pair(output_padding), _pair(dilation)
     size = tuple((x.shape[2 + i] - 1) * s[i] - 2 * p[i] + d[i] * (w.shape[2 + i] - 1) + a[i] + 1 for i in range(2))
     assert out.shape == (x.shape[0], w.shape[1]) + size
-    np.testing.assert_array_equal(conv_transpose2d(x, w, b, stride, padding, output_padding, dilation), out)
+    np.testing.assert_array_equal(conv_transpose2d(x, w, b, stride, padding, output_padding, dilation=dilation), out)
     dx, dw, db = conv_transpose2d_backward(np.ones(out.shape), cache)
     assert dx.shape == x.shape and dw.shape == w.shape
 
