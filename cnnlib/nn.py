@@ -188,10 +188,11 @@ class Module:
 
     @property
     def params(self):
-        """Dict name -> parameter array (the arrays themselves, not copies)."""
+        """Dict name -> parameter array (the arrays themselves, not copies). In a container
+        the names are dotted paths ("0.weight") and assigning one sets that layer's parameter."""
         if not self.named_children():
             return self._params
-        return {n: p for n, p, _ in self.named_parameters()}
+        return _Params(self)
 
     @property
     def grads(self):
@@ -255,6 +256,36 @@ def _call(layer, fn, *args, **kwargs):
         raise ValueError(f"{layer!r}: {e}") from None
 
 
+class _Params(dict):
+    """A container's parameters by dotted name ("0.weight"): the arrays themselves, and an
+    assignment copies into the layer's own array in place, shape checked (a plain dict
+    built on each call would silently drop it). No parameter is added or removed here."""
+
+    def __init__(self, module):
+        super().__init__((n, p) for n, p, _ in module.named_parameters())
+        self._module = module
+
+    def __setitem__(self, name, value):
+        if name not in self:
+            raise KeyError(f"{self._module.__class__.__name__} has no parameter {name!r}: {list(self)}")
+        module, (*path, leaf) = self._module, name.split(".")
+        for part in path:
+            module = dict(module.named_children())[part]
+        module.set_param(leaf, value)
+
+    def update(self, *args, **kwargs):
+        for name, value in dict(*args, **kwargs).items():
+            self[name] = value
+
+    def _fixed(self, *args, **kwargs):
+        raise TypeError("a container's parameters cannot be added or removed through params")
+
+    __delitem__ = pop = popitem = clear = setdefault = _fixed
+
+    def __reduce__(self):  # a copy or a pickle is a plain dict of the arrays
+        return dict, (dict(self),)
+
+
 class _Conv(Module):
     """Shared code of ``Conv2d`` and ``ConvTranspose2d``: parameters, forward, backward."""
 
@@ -315,12 +346,13 @@ class Conv2d(_Conv):
     ``H_out = floor((H + 2*padding - dilation*(kh - 1) - 1) / stride) + 1`` (W likewise).
     ``weight``: ``(C_out, C_in, kh, kw)``; ``bias``: ``(C_out,)``, initialised to zero.
     ``padding``: an int, an (h, w) pair, or ``"valid"``, ``"same"``, ``"full"``.
+    The arguments after ``dilation`` are keyword-only (PyTorch's 7th is ``groups``).
     """
 
     _forward, _backward = staticmethod(conv2d_forward), staticmethod(conv2d_backward)
 
     def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1,
-                 bias=True, init="he", rng=None, dtype=np.float32):
+                 *, bias=True, init="he", rng=None, dtype=np.float32):
         super().__init__()
         self._setup(in_channels, out_channels, kernel_size, stride, dilation, bias,
                     lambda c_in, c_out, kh, kw: (c_out, c_in, kh, kw), init, rng, dtype)
@@ -338,13 +370,14 @@ class ConvTranspose2d(_Conv):
     ``H_out = (H - 1)*stride - 2*padding + dilation*(kh - 1) + output_padding + 1``,
     where stride, padding and dilation are those of the direct convolution.
     ``weight``: ``(C_in, C_out, kh, kw)`` (as in PyTorch); ``bias``: ``(C_out,)``.
+    The arguments after ``output_padding`` are keyword-only (PyTorch's 7th is ``groups``).
     """
 
     _forward = staticmethod(conv_transpose2d_forward)
     _backward = staticmethod(conv_transpose2d_backward)
 
     def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0,
-                 output_padding=0, dilation=1, bias=True, init="he", rng=None, dtype=np.float32):
+                 output_padding=0, *, dilation=1, bias=True, init="he", rng=None, dtype=np.float32):
         super().__init__()
         self._setup(in_channels, out_channels, kernel_size, stride, dilation, bias,
                     lambda c_in, c_out, kh, kw: (c_in, c_out, kh, kw), init, rng, dtype)
@@ -402,12 +435,12 @@ class AvgPool2d(_Pool2d):
 
     _backward = staticmethod(avg_pool2d_backward)
 
-    def __init__(self, kernel_size, stride=None, padding=0, count_include_pad=True):
+    def __init__(self, kernel_size, stride=None, padding=0, *, count_include_pad=True):
         super().__init__(kernel_size, stride, padding)
         self.count_include_pad = bool(count_include_pad)
 
     def _forward(self, x, kernel_size, stride, padding):
-        return avg_pool2d_forward(x, kernel_size, stride, padding, self.count_include_pad)
+        return avg_pool2d_forward(x, kernel_size, stride, padding, count_include_pad=self.count_include_pad)
 
     def extra_repr(self):
         return super().extra_repr() + ("" if self.count_include_pad else ", count_include_pad=False")

@@ -153,8 +153,6 @@ def max_pool2d_backward(grad_out, cache):
     """
     grad_out = check_grad("max_pool2d", grad_out, cache)
     x, out, kernel, stride, padding = (cache[k] for k in ("x", "out", "kernel", "stride", "padding"))
-    # Work in the memory order of x and out (conv2d hands out batch-last views): NumPy is
-    # several times slower on operands whose axes are laid out differently.
     remaining = np.empty_like(out)
     remaining[...] = grad_out
     # NaN never equals the max, so a padded tap never takes the gradient.
@@ -186,12 +184,13 @@ def _avg_divisor(in_hw, kernel, stride, padding, out_hw, count_include_pad, dtyp
     return np.multiply.outer(*counts).astype(dtype)
 
 
-def avg_pool2d_forward(x, kernel_size, stride=None, padding=0, count_include_pad=True):
+def avg_pool2d_forward(x, kernel_size, stride=None, padding=0, *, count_include_pad=True):
     """Average pooling: each output is the mean of its window.
 
     ``x`` (N, C, H, W) -> out (N, C, H_out, W_out), ``H_out = floor((H + 2p - k) / s) + 1``.
     The padding is zeros; with ``count_include_pad`` (the default, as in PyTorch) they
     count in the mean, otherwise a window is divided by its number of real pixels.
+    ``count_include_pad`` is keyword-only: PyTorch's 5th argument is ``ceil_mode``.
 
     Returns ``(out, cache)``.
     """
@@ -215,9 +214,9 @@ def avg_pool2d_backward(grad_out, cache):
     return _unpad(dxp, cache["padding"])
 
 
-def avg_pool2d(x, kernel_size, stride=None, padding=0, count_include_pad=True):
+def avg_pool2d(x, kernel_size, stride=None, padding=0, *, count_include_pad=True):
     """Average pooling of ``x`` (N, C, H, W); see ``avg_pool2d_forward``."""
-    return avg_pool2d_forward(x, kernel_size, stride, padding, count_include_pad)[0]
+    return avg_pool2d_forward(x, kernel_size, stride, padding, count_include_pad=count_include_pad)[0]
 
 
 # --------------------------------------------------------------------------- Lp pooling
@@ -392,10 +391,12 @@ def adaptive_max_pool2d(x, output_size):
 # --------------------------------------------------------------------------- global pooling
 
 def global_avg_pool2d(x):
-    """Global average pooling: the mean of each channel, (N, C, H, W) -> (N, C, 1, 1)."""
-    return _check_x(x).mean(axis=(2, 3), keepdims=True)
+    """Global average pooling: the mean of each channel, (N, C, H, W) -> (N, C), as
+    :class:`cnnlib.nn.GlobalAvgPool2d`. (``adaptive_avg_pool2d(x, 1)`` keeps (N, C, 1, 1).)"""
+    return _check_x(x).mean(axis=(2, 3))
 
 
 def global_max_pool2d(x):
-    """Global max pooling: the max of each channel, (N, C, H, W) -> (N, C, 1, 1)."""
-    return _check_x(x).max(axis=(2, 3), keepdims=True)
+    """Global max pooling: the max of each channel, (N, C, H, W) -> (N, C).
+    (``adaptive_max_pool2d(x, 1)`` keeps (N, C, 1, 1).)"""
+    return _check_x(x).max(axis=(2, 3))

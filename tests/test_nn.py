@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 from oracle import Oracle
 
+import cnnlib
 from cnnlib import gradcheck as gc
 from cnnlib import nn
 from cnnlib.nn import (
@@ -373,3 +374,36 @@ def test_layers_match_torch_autograd(case):
     for pname, grad in layer.grads.items():
         torch_results.check(f"grad {pname}", grad, _close)
 
+
+
+def test_a_containers_params_reach_its_layers():
+    """model.params["0.weight"] = ... sets the layer's weight in place; a wrong name or shape fails."""
+    model = Sequential(Conv2d(1, 2, 3), ReLU(), Residual(Sequential(Conv2d(2, 2, 1))))
+    weight = model[0].weight
+    model.params["0.weight"] = np.ones((2, 1, 3, 3))
+    assert model[0].weight is weight and (weight == 1).all()
+    model.params.update({"2.body.0.bias": [5.0, 6.0]})
+    np.testing.assert_array_equal(model[2].body[0].bias, [5.0, 6.0])
+    with pytest.raises(KeyError, match="0.wieght"):
+        model.params["0.wieght"] = np.ones((2, 1, 3, 3))
+    with pytest.raises(ValueError, match="shape"):
+        model.params["0.weight"] = np.ones((3, 3))
+    with pytest.raises(TypeError):
+        del model.params["0.weight"]
+
+
+def test_pytorch_positional_prefix_only():
+    """After PyTorch's shared positional prefix, cnnlib's extra arguments are keyword-only:
+    a call copied from PyTorch code (7th argument groups) fails instead of meaning dilation or bias."""
+    with pytest.raises(TypeError):
+        Conv2d(1, 2, 3, 1, 0, 1, 1)  # PyTorch: groups=1
+    with pytest.raises(TypeError):
+        ConvTranspose2d(1, 2, 3, 1, 0, 0, 1)
+    with pytest.raises(TypeError):
+        AvgPool2d(2, 2, 0, False)  # PyTorch: ceil_mode=False
+    assert Conv2d(1, 2, 3, 1, 0, 1, bias=False).bias is None
+    x = np.ones((1, 1, 4, 4))
+    with pytest.raises(TypeError):
+        cnnlib.conv_transpose2d(x, np.ones((1, 1, 2, 2)), None, 1, 0, 0, 1)  # PyTorch: groups=1
+    with pytest.raises(TypeError):
+        cnnlib.avg_pool2d(x, 2, 2, 0, False)  # PyTorch: ceil_mode=False

@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 from oracle import Oracle
 
+from cnnlib.nn import GlobalAvgPool2d
 from cnnlib import (
     adaptive_avg_pool2d,
     adaptive_avg_pool2d_backward,
@@ -124,9 +125,9 @@ def test_adaptive_pooling_5x5_to_3x3_by_hand():
 
 def test_global_pools_by_hand():
     x = np.stack([X4[0, 0], -X4[0, 0]])[None]  # (1, 2, 4, 4)
-    np.testing.assert_allclose(global_avg_pool2d(x), [[[[3.625]], [[-3.625]]]])  # 58 / 16
-    np.testing.assert_array_equal(global_max_pool2d(x), [[[[9.0]], [[0.0]]]])
-    assert global_avg_pool2d(x).shape == global_max_pool2d(x).shape == (1, 2, 1, 1)
+    np.testing.assert_allclose(global_avg_pool2d(x), [[3.625, -3.625]])  # 58 / 16
+    np.testing.assert_array_equal(global_max_pool2d(x), [[9.0, 0.0]])
+    assert global_avg_pool2d(x).shape == global_max_pool2d(x).shape == GlobalAvgPool2d()(x).shape == (1, 2)
 
 
 def test_max_pool_pads_with_minus_infinity():
@@ -310,10 +311,10 @@ def test_adaptive_pools_match_loop_reference(rng, shape, output_size, out_hw):
 
 def test_global_pools_match_numpy_reductions(rng):
     x = rng.standard_normal((3, 4, 5, 6))
-    np.testing.assert_allclose(global_avg_pool2d(x)[:, :, 0, 0], x.mean(axis=(2, 3)), rtol=1e-12)
-    np.testing.assert_array_equal(global_max_pool2d(x)[:, :, 0, 0], x.max(axis=(2, 3)))
-    np.testing.assert_allclose(global_avg_pool2d(x), adaptive_avg_pool2d(x, 1), rtol=1e-12)
-    np.testing.assert_array_equal(global_max_pool2d(x), adaptive_max_pool2d(x, 1))
+    np.testing.assert_allclose(global_avg_pool2d(x), x.mean(axis=(2, 3)), rtol=1e-12)
+    np.testing.assert_array_equal(global_max_pool2d(x), x.max(axis=(2, 3)))
+    np.testing.assert_allclose(global_avg_pool2d(x), adaptive_avg_pool2d(x, 1)[:, :, 0, 0], rtol=1e-12)
+    np.testing.assert_array_equal(global_max_pool2d(x), adaptive_max_pool2d(x, 1)[:, :, 0, 0])
 
 
 def test_adaptive_pools_with_dividing_sizes_equal_plain_pools(rng):
@@ -607,7 +608,7 @@ def test_backward_matches_central_differences(rng, kind, forward):
 OPS = [  # (name, forward, backward)
     pytest.param(lambda x: max_pool2d_forward(x, 2, 1, 1), max_pool2d_backward, id="max_pool2d"),
     pytest.param(lambda x: avg_pool2d_forward(x, 3, 2, 1), avg_pool2d_backward, id="avg_pool2d"),
-    pytest.param(lambda x: avg_pool2d_forward(x, 3, 2, 1, False), avg_pool2d_backward, id="avg_pool2d-exclude"),
+    pytest.param(lambda x: avg_pool2d_forward(x, 3, 2, 1, count_include_pad=False), avg_pool2d_backward, id="avg_pool2d-exclude"),
     pytest.param(lambda x: lp_pool2d_forward(x, 2, 2), lp_pool2d_backward, id="lp_pool2d"),
     pytest.param(lambda x: lp_pool2d_forward(x, np.inf, 2), lp_pool2d_backward, id="lp_pool2d-inf"),
     pytest.param(lambda x: adaptive_avg_pool2d_forward(x, (3, 2)), adaptive_avg_pool2d_backward,
