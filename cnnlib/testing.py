@@ -87,10 +87,15 @@ _TORCH_POOLING = tuple(f"torch.nn.functional.{kind}_pool{dim}d" for kind in ("ma
 _CNNLIB_TRANSPOSED = (
     "cnnlib.conv_transpose2d", "cnnlib.conv_transpose2d_forward", "cnnlib.conv_transpose2d_backward",
     "cnnlib.conv2d_backward", "cnnlib.conv2d_matrix", "cnnlib.nn.ConvTranspose2d",
+    "cnnlib.conv_reference.conv_transpose2d", "cnnlib.conv_reference.conv2d_backward",
 )
+# The routes behind cnnlib.conv2d (cnnlib/conv_strategies.py), callable on their own.
+_CNNLIB_STRATEGIES = tuple(f"cnnlib.conv_strategies.{name}" for name in (
+    "infer", "_im2col_forward", "_per_row_forward", "_conv2d_rows", "_conv2d_blocked", "_conv2d_per_row",
+    "_by_phases", "_col2im", "_col2im_rows", "_im2col", "_im2col_rows"))
 _CNNLIB_CONVOLUTIONS = (
     "cnnlib.correlate2d", "cnnlib.convolve2d", "cnnlib.conv1d", "cnnlib.conv2d", "cnnlib.conv2d_forward",
-    "cnnlib.nn.Conv2d", *_CNNLIB_TRANSPOSED,
+    "cnnlib.nn.Conv2d", "cnnlib.conv_reference.conv2d", *_CNNLIB_TRANSPOSED, *_CNNLIB_STRATEGIES,
 )
 _SCIPY_POOLING = ("scipy.ndimage.maximum_filter", "scipy.ndimage.maximum_filter1d",
                   "scipy.ndimage.uniform_filter", "scipy.ndimage.uniform_filter1d")
@@ -107,7 +112,8 @@ FAMILIES = {
     "cnnlib_transposed": _CNNLIB_TRANSPOSED,
     "torch_convolution": _TORCH_CONVOLUTIONS,
     "convolution": _NUMPY_CONVOLUTIONS + _SCIPY_CONVOLUTIONS + _CNNLIB_CONVOLUTIONS + _TORCH_CONVOLUTIONS,
-    "transposed": _CNNLIB_TRANSPOSED + ("torch.nn.functional.conv_transpose2d", "torch.nn.functional.fold"),
+    "transposed": _CNNLIB_TRANSPOSED + _CNNLIB_STRATEGIES + ("torch.nn.functional.conv_transpose2d",
+                                                             "torch.nn.functional.fold"),
     "pooling": _CNNLIB_POOLING + _SCIPY_POOLING + _TORCH_POOLING,
     "output_size": ("cnnlib.conv_output_size", "cnnlib.conv_transpose_output_size", "cnnlib.receptive_field"),
 }
