@@ -5,7 +5,9 @@ zero on every graded cell, each plausible mistake (``MISTAKES`` in tests/mistake
 each shortcut through a library twin (``SHORTCUTS``) loses points in the cells it names,
 and each correct answer written differently from the solution (``CORRECT``) earns full
 marks. A wrong answer may name only its own exercise's test cells, and no other cell may
-lose points: one mistake costs once. Submissions that try to break grading are in
+lose points: one mistake costs once. Manually graded answers (cells with both ``grade`` and
+``solution``) are left out of those scores: the solution leaves them waiting for a grader,
+the untouched version scores 0 in them. Submissions that try to break grading are in
 tests/test_grade.py.
 
 To keep the runs few, the answers are packed into "batch" notebooks holding at most one
@@ -70,6 +72,16 @@ def _own_test_cells(assignment):
     return own
 
 
+def _manual_cells(assignment):
+    """grade_ids of the manually graded answers (``grade`` and ``solution`` both set)."""
+    nb = nbformat.read(ROOT / "source" / assignment / f"{assignment}.ipynb", as_version=4)
+    return {c.metadata["nbgrader"]["grade_id"] for c in nb.cells
+            if c.metadata.get("nbgrader", {}).get("grade") and c.metadata["nbgrader"].get("solution")}
+
+
+MANUAL = {a: _manual_cells(a) for a in ASSIGNMENTS}
+
+
 def _submissions(assignment, student_nb, source_nb):
     """``{student: notebook}``: the solution, the untouched student version and each batch."""
     solved = fill_solutions(student_nb, source_nb)
@@ -107,7 +119,8 @@ class Graded:
     def __init__(self, tmp_path_factory):
         self.tmp, self.done = tmp_path_factory, {}
 
-    def scores(self, assignment, student):
+    def scores(self, assignment, student, manual=False):
+        """``{grade_id: (score, max)}`` of the autograded cells (``manual``: of the manual ones)."""
         if assignment not in self.done:
             students = ["solution", "untouched"] + [f"batch{i}" for i in range(len(BATCHES[assignment]))]
             halves = [students[0::2], students[1::2]]
@@ -121,7 +134,10 @@ class Graded:
             scores = cell_scores(root, assignment, student)
         except Exception as err:  # noqa: BLE001 - show nbgrader's log, not a bare lookup error
             pytest.fail(f"{student} was not graded: {err}\n{log.stderr[-3000:]}")
-        # Every graded cell here is autograded: no score means nbgrader gave up on the notebook.
+        if manual:
+            return {g: s for g, s in scores.items() if g in MANUAL[assignment]}
+        scores = {g: s for g, s in scores.items() if g not in MANUAL[assignment]}
+        # Every cell left is autograded: no score means nbgrader gave up on the notebook.
         ungraded = [g for g, (score, _) in scores.items() if score is None]
         if ungraded:
             pytest.fail(f"nbgrader did not grade {student}'s {assignment} (no score in {ungraded})\n"
@@ -150,6 +166,15 @@ def test_untouched_student_version_scores_zero_everywhere(graded, assignment):
     scores = graded.scores(assignment, "untouched")
     passing = [g for g, (score, _) in scores.items() if score != 0]
     assert not passing, f"these graded cells of {assignment} pass without an answer: {passing}"
+
+
+@pytest.mark.parametrize("assignment", [a for a in ASSIGNMENTS if MANUAL[a]])
+def test_manual_answers_wait_for_a_grader(graded, assignment):
+    solved = graded.scores(assignment, "solution", manual=True)
+    untouched = graded.scores(assignment, "untouched", manual=True)
+    assert set(solved) == set(untouched) == MANUAL[assignment], (solved, untouched)
+    assert all(score is None for score, _ in solved.values()), f"a written answer is not left to a grader: {solved}"
+    assert all(score == 0 for score, _ in untouched.values()), f"an unanswered manual cell earns points: {untouched}"
 
 
 WRONG = [(a, k) for a in ASSIGNMENTS for k, e in ANSWERS[a].items() if e["kind"] != "CORRECT"]
