@@ -6,11 +6,32 @@ broadcasting error three calls deeper.
 """
 from __future__ import annotations
 
+import functools
 import numbers
 
 import numpy as np
 
 PADDING_MODES = ("valid", "same", "full")
+
+
+def error_prefix(fn):
+    """Decorate a public function so that every ValueError it raises starts with its name,
+    ``"conv2d: x must be 4-D ..."``, whichever helper found the problem."""
+    name = fn.__name__
+
+    @functools.wraps(fn)
+    def checked(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except ValueError as err:
+            message = str(err)
+            if message.startswith(f"{name}: "):
+                raise
+            if message.startswith(f"{name}_forward: "):  # max_pool2d calls max_pool2d_forward
+                message = message[len(name) + len("_forward: "):]
+            raise ValueError(f"{name}: {message}") from None
+
+    return checked
 
 
 def as_float_array(a, name):

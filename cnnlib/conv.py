@@ -19,7 +19,7 @@ from __future__ import annotations
 import numpy as np
 
 from ._checks import (
-    as_float_array, as_pair, as_tuple, check_grad, check_ndim, resolve_padding, result_dtype,
+    as_float_array, as_pair, as_tuple, check_grad, check_ndim, error_prefix, resolve_padding, result_dtype,
 )
 from .conv_strategies import STRATEGIES, _columns, _flat, _Geometry, _im2col, _matmul, _nchw, _times_transposed
 from .conv_strategies import _work, choose, infer
@@ -184,6 +184,7 @@ def _correlate_image(fn, image, kernel, mode, flip):
     return _plain(infer(x, w, None, geo)[0, 0])
 
 
+@error_prefix
 def correlate2d(image, kernel, mode="valid"):
     """2-D cross-correlation of one image with one kernel, as ``scipy.signal.correlate2d``.
 
@@ -199,6 +200,7 @@ def correlate2d(image, kernel, mode="valid"):
     return _correlate_image("correlate2d", image, kernel, mode, flip=False)
 
 
+@error_prefix
 def convolve2d(image, kernel, mode="valid"):
     """2-D convolution of one image with one kernel, as ``scipy.signal.convolve2d``.
 
@@ -213,6 +215,7 @@ def convolve2d(image, kernel, mode="valid"):
 # conv1d and conv2d
 # ---------------------------------------------------------------------------
 
+@error_prefix
 def conv1d(x, w, b=None, stride=1, padding=0, dilation=1):
     """1-D convolution layer (cross-correlation), as ``torch.nn.functional.conv1d``.
 
@@ -233,6 +236,7 @@ def conv1d(x, w, b=None, stride=1, padding=0, dilation=1):
     return _plain(infer(x4, w4, b, geo)[:, :, 0, :])
 
 
+@error_prefix
 def conv2d(x, w, b=None, stride=1, padding=0, dilation=1):
     """2-D convolution layer (cross-correlation), as ``torch.nn.functional.conv2d``.
 
@@ -249,6 +253,7 @@ def conv2d(x, w, b=None, stride=1, padding=0, dilation=1):
     return _plain(infer(x, w, b, geo))
 
 
+@error_prefix
 def conv2d_forward(x, w, b=None, stride=1, padding=0, dilation=1):
     """:func:`conv2d` that also returns the cache needed by :func:`conv2d_backward`.
 
@@ -265,6 +270,7 @@ def conv2d_forward(x, w, b=None, stride=1, padding=0, dilation=1):
     return y, cache
 
 
+@error_prefix
 def conv2d_backward(grad_out, cache):
     """Gradients of :func:`conv2d_forward`.
 
@@ -283,6 +289,7 @@ def conv2d_backward(grad_out, cache):
 # Transposed convolution
 # ---------------------------------------------------------------------------
 
+@error_prefix
 def conv_transpose2d(x, w, b=None, stride=1, padding=0, output_padding=0, *, dilation=1):
     """Transposed 2-D convolution, as ``torch.nn.functional.conv_transpose2d``.
 
@@ -304,6 +311,7 @@ def conv_transpose2d(x, w, b=None, stride=1, padding=0, output_padding=0, *, dil
     return _plain(choose("transposed", w.shape, geo, x.dtype).forward(x, w, b, geo))
 
 
+@error_prefix
 def conv_transpose2d_forward(x, w, b=None, stride=1, padding=0, output_padding=0, *, dilation=1):
     """:func:`conv_transpose2d` that also returns the cache for :func:`conv_transpose2d_backward`.
 
@@ -318,6 +326,7 @@ def conv_transpose2d_forward(x, w, b=None, stride=1, padding=0, output_padding=0
     return y, cache
 
 
+@error_prefix
 def conv_transpose2d_backward(grad_out, cache):
     """Gradients of :func:`conv_transpose2d_forward`.
 
@@ -339,6 +348,7 @@ def conv_transpose2d_backward(grad_out, cache):
 # The convolution as a matrix
 # ---------------------------------------------------------------------------
 
+@error_prefix
 def conv2d_matrix(w, input_size, stride=1, padding=0, dilation=1):
     """The dense matrix M of the convolution with weights w on inputs of size input_size.
 

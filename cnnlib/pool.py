@@ -16,7 +16,7 @@ import numbers
 
 import numpy as np
 
-from ._checks import as_float_array, as_pair, check_grad, check_ndim
+from ._checks import as_float_array, as_pair, check_grad, check_ndim, error_prefix
 from .shapes import conv_output_size
 
 __all__ = [
@@ -126,6 +126,7 @@ def _window_max(xp, kernel, stride, out_hw):
     return out
 
 
+@error_prefix
 def max_pool2d_forward(x, kernel_size, stride=None, padding=0):
     """Max pooling: each output is the largest value in its window.
 
@@ -143,6 +144,7 @@ def max_pool2d_forward(x, kernel_size, stride=None, padding=0):
     return out, cache
 
 
+@error_prefix
 def max_pool2d_backward(grad_out, cache):
     """Gradient of max pooling: each window's gradient goes to the position of its max.
 
@@ -166,6 +168,7 @@ def max_pool2d_backward(grad_out, cache):
     return _unpad(dxp, padding)
 
 
+@error_prefix
 def max_pool2d(x, kernel_size, stride=None, padding=0):
     """Max pooling of ``x`` (N, C, H, W); see ``max_pool2d_forward``."""
     return max_pool2d_forward(x, kernel_size, stride, padding)[0]
@@ -184,6 +187,7 @@ def _avg_divisor(in_hw, kernel, stride, padding, out_hw, count_include_pad, dtyp
     return np.multiply.outer(*counts).astype(dtype)
 
 
+@error_prefix
 def avg_pool2d_forward(x, kernel_size, stride=None, padding=0, *, count_include_pad=True):
     """Average pooling: each output is the mean of its window.
 
@@ -204,6 +208,7 @@ def avg_pool2d_forward(x, kernel_size, stride=None, padding=0, *, count_include_
     return out, cache
 
 
+@error_prefix
 def avg_pool2d_backward(grad_out, cache):
     """Gradient of average pooling: each window spreads grad/divisor evenly over its pixels.
 
@@ -214,6 +219,7 @@ def avg_pool2d_backward(grad_out, cache):
     return _unpad(dxp, cache["padding"])
 
 
+@error_prefix
 def avg_pool2d(x, kernel_size, stride=None, padding=0, *, count_include_pad=True):
     """Average pooling of ``x`` (N, C, H, W); see ``avg_pool2d_forward``."""
     return avg_pool2d_forward(x, kernel_size, stride, padding, count_include_pad=count_include_pad)[0]
@@ -228,6 +234,7 @@ def _check_norm_type(norm_type):
     return float(norm_type)
 
 
+@error_prefix
 def lp_pool2d_forward(x, norm_type, kernel_size, stride=None):
     """Lp (power-average) pooling: each output is ``(sum of x**p over its window) ** (1/p)``.
 
@@ -251,6 +258,7 @@ def lp_pool2d_forward(x, norm_type, kernel_size, stride=None):
     return out, cache
 
 
+@error_prefix
 def lp_pool2d_backward(grad_out, cache):
     """Gradient of Lp pooling: ``d out / d x = out**(1-p) * x**(p-1)`` for x in the window.
 
@@ -269,6 +277,7 @@ def lp_pool2d_backward(grad_out, cache):
     return d_pow * (p * x ** (p - 1))
 
 
+@error_prefix
 def lp_pool2d(x, norm_type, kernel_size, stride=None):
     """Lp pooling of ``x`` (N, C, H, W); see ``lp_pool2d_forward``."""
     return lp_pool2d_forward(x, norm_type, kernel_size, stride)[0]
@@ -301,6 +310,7 @@ def _bin_average_matrix(n_in, n_out, dtype):
     return (in_bin / (end - start)[:, None]).astype(dtype)
 
 
+@error_prefix
 def adaptive_avg_pool2d_forward(x, output_size):
     """Adaptive average pooling: the mean of each of H_out×W_out bins, whatever the input size.
 
@@ -319,6 +329,7 @@ def adaptive_avg_pool2d_forward(x, output_size):
                  "dtype": x.dtype}
 
 
+@error_prefix
 def adaptive_avg_pool2d_backward(grad_out, cache):
     """Gradient of adaptive average pooling: ``dx = A_h.T @ grad_out @ A_w``.
 
@@ -328,6 +339,7 @@ def adaptive_avg_pool2d_backward(grad_out, cache):
     return cache["rows"].T @ g @ cache["cols"]
 
 
+@error_prefix
 def adaptive_avg_pool2d(x, output_size):
     """Adaptive average pooling of ``x`` (N, C, H, W); see ``adaptive_avg_pool2d_forward``."""
     return adaptive_avg_pool2d_forward(x, output_size)[0]
@@ -350,6 +362,7 @@ def _bin_max(x, n_out, axis):
     return best, arg
 
 
+@error_prefix
 def adaptive_max_pool2d_forward(x, output_size):
     """Adaptive max pooling: the max of each of H_out×W_out bins, whatever the input size.
 
@@ -371,6 +384,7 @@ def adaptive_max_pool2d_forward(x, output_size):
                  "dtype": x.dtype, "flat_index": flat_index}
 
 
+@error_prefix
 def adaptive_max_pool2d_backward(grad_out, cache):
     """Gradient of adaptive max pooling: each bin's gradient goes to its max.
 
@@ -383,6 +397,7 @@ def adaptive_max_pool2d_backward(grad_out, cache):
     return dx.reshape(x_shape).astype(g.dtype)
 
 
+@error_prefix
 def adaptive_max_pool2d(x, output_size):
     """Adaptive max pooling of ``x`` (N, C, H, W); see ``adaptive_max_pool2d_forward``."""
     return adaptive_max_pool2d_forward(x, output_size)[0]
@@ -390,12 +405,14 @@ def adaptive_max_pool2d(x, output_size):
 
 # --------------------------------------------------------------------------- global pooling
 
+@error_prefix
 def global_avg_pool2d(x):
     """Global average pooling: the mean of each channel, (N, C, H, W) -> (N, C), as
     :class:`cnnlib.nn.GlobalAvgPool2d`. (``adaptive_avg_pool2d(x, 1)`` keeps (N, C, 1, 1).)"""
     return _check_x(x).mean(axis=(2, 3))
 
 
+@error_prefix
 def global_max_pool2d(x):
     """Global max pooling: the max of each channel, (N, C, H, W) -> (N, C).
     (``adaptive_max_pool2d(x, 1)`` keeps (N, C, 1, 1).)"""

@@ -5,7 +5,7 @@ learning" (2016), in PyTorch's conventions.
 """
 from __future__ import annotations
 
-from ._checks import PADDING_MODES, _is_int
+from ._checks import PADDING_MODES, _is_int, error_prefix
 
 
 def _check_int(value, name, minimum):
@@ -16,6 +16,7 @@ def _check_int(value, name, minimum):
     return int(value)
 
 
+@error_prefix
 def conv_output_size(n, kernel_size, stride=1, padding=0, dilation=1):
     """Length of a convolution's (or pooling's) output along one axis.
 
@@ -55,6 +56,7 @@ def conv_output_size(n, kernel_size, stride=1, padding=0, dilation=1):
     return (n + total - span) // s + 1
 
 
+@error_prefix
 def conv_transpose_output_size(n, kernel_size, stride=1, padding=0, output_padding=0, dilation=1):
     """Length of a transposed convolution's output along one axis.
 
@@ -84,6 +86,7 @@ def conv_transpose_output_size(n, kernel_size, stride=1, padding=0, output_paddi
     return out
 
 
+@error_prefix
 def receptive_field(layers, per_layer=False):
     """Receptive field of the last unit of a stack of convolution or pooling layers.
 

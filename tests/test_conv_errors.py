@@ -7,6 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+import cnnlib
 from cnnlib import (
     conv1d,
     conv2d,
@@ -260,3 +261,24 @@ def test_conv1d_returns_the_documented_shape_or_raises_value_error(args):
     except ValueError:
         return
     assert out.shape == (x.shape[0], w.shape[0], conv_output_size(x.shape[2], w.shape[2], stride, padding, dilation))
+
+
+BAD_CALLS = {
+    "conv2d": lambda: cnnlib.conv2d(np.ones((3, 3, 3)), np.ones((1, 3, 2, 2))),
+    "conv2d_forward": lambda: cnnlib.conv2d_forward(np.ones((1, 3, 3, 3)), np.ones((1, 3, 2, 2)), stride=0),
+    "conv1d": lambda: cnnlib.conv1d(np.ones((1, 1, 3)), np.ones((1, 1, 5))),
+    "conv_transpose2d": lambda: cnnlib.conv_transpose2d(np.ones((1, 2, 3, 3)), np.ones((1, 2, 2, 2))),
+    "correlate2d": lambda: cnnlib.correlate2d(np.ones((2, 2)), np.ones((3, 3))),
+    "convolve2d": lambda: cnnlib.convolve2d(np.ones((2, 2)), np.ones((2, 2)), mode="middle"),
+    "conv2d_matrix": lambda: cnnlib.conv2d_matrix(np.ones((1, 1, 3, 3)), 2),
+    "max_pool2d": lambda: cnnlib.max_pool2d(np.ones((1, 1, 2, 2)), 3),
+    "avg_pool2d": lambda: cnnlib.avg_pool2d(np.ones((1, 1, 4, 4)), 2, padding=5),
+    "global_avg_pool2d": lambda: cnnlib.global_avg_pool2d(np.ones((4, 4))),
+    "conv_output_size": lambda: cnnlib.conv_output_size(2, 5),
+}
+
+
+@pytest.mark.parametrize("name", BAD_CALLS)
+def test_every_error_message_starts_with_the_function_called(name):
+    with pytest.raises(ValueError, match=rf"^{name}: "):
+        BAD_CALLS[name]()
