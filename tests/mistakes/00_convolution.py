@@ -82,17 +82,70 @@ MISTAKES = {
     return (n, c_out, (h + padding - kh) // stride + 1, (w + padding - kw) // stride + 1)''',
         "fails": ["test_conv_output_shape"],
     },
+    "no_plus_one": {
+        "cell": "conv_output_shape",
+        "source": '''def conv_output_shape(x_shape, w_shape, stride=1, padding=0):
+    n, _, h, w = x_shape
+    c_out, _, kh, kw = w_shape
+    return (n, c_out, (h + 2 * padding - kh) // stride, (w + 2 * padding - kw) // stride)''',
+        "fails": ["test_conv_output_shape"],
+    },
+    "ceil_instead_of_floor": {
+        "cell": "conv_output_shape",
+        "source": '''import math
+
+def conv_output_shape(x_shape, w_shape, stride=1, padding=0):
+    n, _, h, w = x_shape
+    c_out, _, kh, kw = w_shape
+    return (n, c_out, math.ceil((h + 2 * padding - kh) / stride) + 1,
+            math.ceil((w + 2 * padding - kw) / stride) + 1)''',
+        "fails": ["test_conv_output_shape"],
+    },
+    "input_size_over_stride": {
+        "cell": "conv_output_shape",
+        "source": '''def conv_output_shape(x_shape, w_shape, stride=1, padding=0):
+    n, _, h, w = x_shape
+    c_out, _, kh, kw = w_shape
+    return (n, c_out, (h + 2 * padding - kh + 1) // stride, (w + 2 * padding - kw + 1) // stride)''',
+        "fails": ["test_conv_output_shape"],
+    },
     "bias_forgotten": {
         "cell": "conv_layer",
-        "source": '''def conv_layer(x, w, b):
-    return np.stack([sum(correlate2d_valid(x[c], w[o, c]) for c in range(x.shape[0]))
+        "source": '''def conv_layer(x, w, b, stride=1, padding=0):
+    x = np.pad(np.asarray(x, dtype=float), ((0, 0), (padding, padding), (padding, padding)))
+    return np.stack([sum(correlate2d_valid(x[c], w[o, c]) for c in range(x.shape[0]))[::stride, ::stride]
+                     for o in range(w.shape[0])])''',
+        "fails": ["test_conv_layer"],
+    },
+    "stride_ignored_layer": {
+        "cell": "conv_layer",
+        "source": '''def conv_layer(x, w, b, stride=1, padding=0):
+    x = np.pad(np.asarray(x, dtype=float), ((0, 0), (padding, padding), (padding, padding)))
+    return np.stack([sum(correlate2d_valid(x[c], w[o, c]) for c in range(x.shape[0])) + b[o]
+                     for o in range(w.shape[0])])''',
+        "fails": ["test_conv_layer"],
+    },
+    "subsample_the_input": {
+        "cell": "conv_layer",
+        "source": '''def conv_layer(x, w, b, stride=1, padding=0):
+    x = np.pad(np.asarray(x, dtype=float), ((0, 0), (padding, padding), (padding, padding)))
+    x = x[:, ::stride, ::stride]
+    return np.stack([sum(correlate2d_valid(x[c], w[o, c]) for c in range(x.shape[0])) + b[o]
+                     for o in range(w.shape[0])])''',
+        "fails": ["test_conv_layer"],
+    },
+    "padding_one_side_layer": {
+        "cell": "conv_layer",
+        "source": '''def conv_layer(x, w, b, stride=1, padding=0):
+    x = np.pad(np.asarray(x, dtype=float), ((0, 0), (padding, 0), (padding, 0)))
+    return np.stack([sum(correlate2d_valid(x[c], w[o, c]) for c in range(x.shape[0]))[::stride, ::stride] + b[o]
                      for o in range(w.shape[0])])''',
         "fails": ["test_conv_layer"],
     },
     "library_call_layer": {
         "cell": "conv_layer",
-        "source": '''def conv_layer(x, w, b):
-    return cnnlib.conv2d(x[None], w, b)[0]''',
+        "source": '''def conv_layer(x, w, b, stride=1, padding=0):
+    return cnnlib.conv2d(x[None], w, b, stride=stride, padding=padding)[0]''',
         "fails": ["test_conv_layer"],
     },
 }
@@ -154,22 +207,24 @@ def convolve2d_valid(image, kernel):
     },
     "cnnlib_conv_submodule_layer": {
         "cell": "conv_layer",
-        "source": '''def conv_layer(x, w, b):
-    return cnnlib.conv.conv2d(np.asarray(x)[None], w, b)[0]''',
+        "source": '''def conv_layer(x, w, b, stride=1, padding=0):
+    return cnnlib.conv.conv2d(np.asarray(x)[None], w, b, stride=stride, padding=padding)[0]''',
         "fails": ["test_conv_layer"],
     },
     "conv2d_forward_layer": {
         "cell": "conv_layer",
-        "source": '''def conv_layer(x, w, b):
-    return cnnlib.conv2d_forward(np.asarray(x)[None], w, b)[0][0]''',
+        "source": '''def conv_layer(x, w, b, stride=1, padding=0):
+    return cnnlib.conv2d_forward(np.asarray(x)[None], w, b, stride=stride, padding=padding)[0][0]''',
         "fails": ["test_conv_layer"],
     },
     "scipy_correlate_3d_layer": {
         "cell": "conv_layer",
         "source": '''from scipy import signal
 
-def conv_layer(x, w, b):
-    return np.stack([signal.correlate(x, w[o], mode="valid")[0] + b[o] for o in range(len(w))])''',
+def conv_layer(x, w, b, stride=1, padding=0):
+    x = np.pad(np.asarray(x, dtype=float), ((0, 0), (padding, padding), (padding, padding)))
+    return np.stack([signal.correlate(x, w[o], mode="valid")[0][::stride, ::stride] + b[o]
+                     for o in range(len(w))])''',
         "fails": ["test_conv_layer"],
     },
 }
@@ -217,11 +272,36 @@ def conv_output_shape(x_shape, w_shape, stride=1, padding=0):
     size = lambda length, k: math.floor((length + 2 * padding - k) / stride) + 1
     return n, c_out, size(h, kh), size(w, kw)''',
     },
+    "count_the_starts_in_a_loop": {
+        "cell": "conv_output_shape",
+        "source": '''def conv_output_shape(x_shape, w_shape, stride=1, padding=0):
+    def count(length, k):
+        starts, t = 0, 0
+        while t + k <= length + 2 * padding:
+            starts, t = starts + 1, t + stride
+        return starts
+    return (x_shape[0], w_shape[0], count(x_shape[2], w_shape[2]), count(x_shape[3], w_shape[3]))''',
+    },
     "einsum_over_windows": {
         "cell": "conv_layer",
-        "source": '''def conv_layer(x, w, b):
+        "source": '''def conv_layer(x, w, b, stride=1, padding=0):
     x, w = np.asarray(x, dtype=float), np.asarray(w, dtype=float)
-    windows = np.lib.stride_tricks.sliding_window_view(x, w.shape[2:], axis=(1, 2))
+    x = np.pad(x, ((0, 0), (padding, padding), (padding, padding)))
+    windows = np.lib.stride_tricks.sliding_window_view(x, w.shape[2:], axis=(1, 2))[:, ::stride, ::stride]
     return np.einsum("chwij,ocij->ohw", windows, w) + np.asarray(b)[:, None, None]''',
+    },
+    "four_loops_via_conv_output_shape": {
+        "cell": "conv_layer",
+        "source": '''def conv_layer(x, w, b, stride=1, padding=0):
+    x = np.pad(np.asarray(x, dtype=float), ((0, 0), (padding, padding), (padding, padding)))
+    c_out, c_in, kh, kw = np.shape(w)
+    _, _, h_out, w_out = conv_output_shape((1, *np.shape(x)), np.shape(w))
+    h_out, w_out = (h_out - 1) // stride + 1, (w_out - 1) // stride + 1
+    y = np.zeros((c_out, h_out, w_out))
+    for o in range(c_out):
+        for i in range(h_out):
+            for j in range(w_out):
+                y[o, i, j] = np.sum(x[:, stride * i:stride * i + kh, stride * j:stride * j + kw] * w[o]) + b[o]
+    return y''',
     },
 }
