@@ -82,6 +82,7 @@ class GradingExecute(Execute):
     _socket_dir = None  # of the current kernel's Unix sockets
 
     def preprocess(self, nb, resources=None, km=None):
+        self.timeout_func = self._cell_timeout
         for attempt in range(1, self.start_attempts + 1):
             # The clock starts at the first cell, not the kernel.
             self._stopped = self._deadline = None
@@ -133,8 +134,9 @@ class GradingExecute(Execute):
     def _remaining(self) -> float:
         return float("inf") if self._deadline is None else self._deadline - time.monotonic()
 
-    def _get_timeout(self, cell):
-        timeout = super()._get_timeout(cell)
+    def _cell_timeout(self, cell) -> int | None:
+        """nbclient's ``timeout_func``: the per-cell limit, cut to what the notebook has left."""
+        timeout = self.timeout if self.timeout and self.timeout > 0 else None
         remaining = self._remaining()
         if remaining == float("inf"):
             return timeout
@@ -160,7 +162,7 @@ class GradingExecute(Execute):
         except CellTimeoutError:
             run_sync(self.km.shutdown_kernel)(now=True)
             cell.outputs.append(error_output(
-                "CellTimeoutError", f"this cell ran past the time limit ({self._get_timeout(cell)} s) "
+                "CellTimeoutError", f"this cell ran past the time limit ({self._cell_timeout(cell)} s) "
                 "and did not stop when interrupted; the cells below were not run"))
             self._stopped = "an earlier cell did not stop when interrupted"
         return cell, resources
