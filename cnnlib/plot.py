@@ -19,6 +19,12 @@ def _new_axes(ax, figsize):
     return fig, ax
 
 
+def _text_colour(im, value):
+    """Black on light cells, white on dark ones, whatever the colour map."""
+    r, g, b, _ = im.cmap(im.norm(value))
+    return "black" if 0.299 * r + 0.587 * g + 0.114 * b > 0.5 else "white"
+
+
 def show_matrix(m, title, xlabel="column", ylabel="row", ax=None, annotate=None,
                 cmap="viridis", colorbar=True, fmt="{:g}", vmin=None, vmax=None, figsize=(4, 3.5)):
     """Draw a 2-D array as a heat map with integer ticks.
@@ -35,11 +41,8 @@ def show_matrix(m, title, xlabel="column", ylabel="row", ax=None, annotate=None,
     if annotate is None:
         annotate = m.shape[0] <= 12 and m.shape[1] <= 12
     if annotate:
-        lo, hi = im.get_clim()
-        mid = (lo + hi) / 2
         for (i, j), v in np.ndenumerate(m):
-            ax.text(j, i, fmt.format(v), ha="center", va="center", fontsize=8,
-                    color="black" if v > mid else "white")
+            ax.text(j, i, fmt.format(v), ha="center", va="center", fontsize=8, color=_text_colour(im, v))
     if m.shape[1] <= 12:
         ax.set_xticks(range(m.shape[1]))
     if m.shape[0] <= 12:
@@ -108,6 +111,74 @@ def show_connections(dependency, title, ax=None, input_label="inputs x", output_
     ax.set_ylim(-0.4, 1.4)
     ax.set_xlabel("position")
     ax.set_title(title)
+    for side in ("top", "right", "bottom"):
+        ax.spines[side].set_visible(False)
+    return fig
+
+
+def connected(dependencies, layer, unit):
+    """Boolean masks, one per level (level 0 = the input), of the units linked to one unit.
+
+    ``dependencies[l]`` is the (n_{l+1}, n_l) 0/1 dependency matrix of layer l + 1 (as
+    :func:`show_connections` takes). Starting from ``unit`` (an index) of level ``layer``,
+    walks down to the input (the unit's receptive field) and up to the top (the units it
+    affects, directly or through others).
+    """
+    deps = [np.asarray(d) != 0 for d in dependencies]
+    sizes = [deps[0].shape[1]] + [d.shape[0] for d in deps]
+    marked = [np.zeros(size, bool) for size in sizes]
+    marked[layer][unit] = True
+    for l in range(layer, 0, -1):                       # down: what does the unit read?
+        marked[l - 1] = deps[l - 1][marked[l]].any(axis=0)
+    for l in range(layer, len(deps)):                   # up: which units read it?
+        marked[l + 1] = deps[l][:, marked[l]].any(axis=1)
+    return marked
+
+
+def _unit_positions(sizes, geometry):
+    """x-coordinate of every unit, level by level: evenly spaced and centred, or, with
+    ``geometry`` (one ``(k, stride, padding)`` per layer), above the centre of its window."""
+    if geometry is None:
+        return [np.arange(n) - (n - 1) / 2 for n in sizes]
+    xs = [np.arange(sizes[0]) - (sizes[0] - 1) / 2]
+    for (k, s, p), n in zip(geometry, sizes[1:]):
+        below = xs[-1]                                  # evenly spaced: interpolate linearly
+        xs.append(below[0] + (below[1] - below[0]) * (np.arange(n) * s - p + (k - 1) / 2))
+    return xs
+
+
+def show_stack(dependencies, title, layer, unit, names=None, ax=None, geometry=None,
+               figsize=(6, 2.6)):
+    """Draw a stack of layers as rows of numbered units, level 0 (the input) at the bottom.
+
+    ``dependencies`` as in :func:`connected`: a line joins two units wherever the matrix
+    has a 1. The unit ``unit`` of level ``layer`` and everything :func:`connected` to it
+    (its receptive field below, the units it affects above) are drawn in red, the rest in
+    blue and grey (Goodfellow et al., figures 9.2-9.4). Units are numbered from 1, as in
+    the book. ``names`` labels the levels; ``geometry`` (one ``(k, stride, padding)`` per
+    layer) puts each unit above the centre of the window it reads.
+    """
+    marked = connected(dependencies, layer, unit)
+    names = names if names is not None else [f"level {l}" for l in range(len(marked))]
+    if len(names) != len(marked):
+        raise ValueError(f"got {len(names)} names for {len(marked)} levels")
+    xs = _unit_positions([len(m) for m in marked], geometry)
+    fig, ax = _new_axes(ax, figsize)
+    for l, d in enumerate(dependencies):
+        for i, j in zip(*np.nonzero(np.asarray(d))):
+            hot = marked[l + 1][i] and marked[l][j]
+            ax.plot([xs[l][j], xs[l + 1][i]], [l, l + 1], color="tab:red" if hot else "lightgray",
+                    lw=2 if hot else 1, zorder=2 if hot else 1)
+    for l, m in enumerate(marked):
+        ax.scatter(xs[l], np.full(len(m), l), s=230, zorder=3,
+                   color=["tab:red" if v else "tab:blue" for v in m])
+        for k, x in enumerate(xs[l]):
+            ax.text(x, l, str(k + 1), ha="center", va="center", color="white", fontsize=8, zorder=4)
+    ax.set_yticks(range(len(marked)), names)
+    ax.set_xticks([])
+    ax.set_xlabel("position")
+    ax.set_ylim(-0.4, len(marked) - 0.6)
+    ax.set_title(title, fontsize=10)
     for side in ("top", "right", "bottom"):
         ax.spines[side].set_visible(False)
     return fig
