@@ -5,15 +5,56 @@ only its own exercise's, since a later exercise is graded with references of the
 """
 
 MISTAKES = {
-    "d_zeros_between_taps": {
-        "cell": "dilate_kernel",
-        "source": '''def dilate_kernel(kernel, d):
-    kernel = np.asarray(kernel, dtype=float)
-    kh, kw = kernel.shape
-    out = np.zeros(((d + 1) * (kh - 1) + 1, (d + 1) * (kw - 1) + 1))
-    out[::d + 1, ::d + 1] = kernel
-    return out''',
-        "fails": ["test_dilate_kernel"],
+    "offsets_whole_receptive_field": {
+        "cell": "reached_offsets",
+        "source": '''def reached_offsets(rates, k=3):
+    return np.arange((k - 1) * sum(rates) + 1)''',
+        "fails": ["test_reached_offsets"],
+    },
+    "offsets_multiples_of_gcd": {
+        "cell": "reached_offsets",
+        "source": '''import math
+
+def reached_offsets(rates, k=3):
+    g = math.gcd(*rates)
+    return np.arange(0, (k - 1) * sum(rates) + 1, g)''',
+        "fails": ["test_reached_offsets"],
+    },
+    "offsets_from_centre": {
+        "cell": "reached_offsets",
+        "source": '''def reached_offsets(rates, k=3):
+    reached = np.array([0])
+    for r in rates:
+        reached = np.unique(reached[:, None] + r * (np.arange(k)[None, :] - (k - 1) // 2))
+    return reached''',
+        "fails": ["test_reached_offsets"],
+    },
+    "offsets_three_taps_always": {
+        "cell": "reached_offsets",
+        "source": '''def reached_offsets(rates, k=3):
+    reached = np.array([0])
+    for r in rates:
+        reached = np.unique(reached[:, None] + r * np.arange(3)[None, :])
+    return reached''',
+        "fails": ["test_reached_offsets"],
+    },
+    "offsets_with_repeats": {
+        "cell": "reached_offsets",
+        "source": '''def reached_offsets(rates, k=3):
+    reached = np.array([0])
+    for r in rates:
+        reached = np.sort((reached[:, None] + r * np.arange(k)[None, :]).ravel())
+    return reached''',
+        "fails": ["test_reached_offsets"],
+    },
+    "offsets_last_layer_only": {
+        "cell": "reached_offsets",
+        "source": '''def reached_offsets(rates, k=3):
+    reached = set()
+    for r in rates:
+        reached |= {a * r for a in range(k)}
+    return np.array(sorted(reached))''',
+        "fails": ["test_reached_offsets"],
     },
     "output_padding_forgotten": {
         "cell": "transposed_output_size",
@@ -66,6 +107,27 @@ MISTAKES = {
 
 # Other routes and library twins: each must lose the exercise's points.
 SHORTCUTS = {
+    "offsets_by_cnnlib_gradient": {
+        "cell": "reached_offsets",
+        "source": '''def reached_offsets(rates, k=3):
+    h, caches = np.zeros((1, 1, 1, (k - 1) * sum(rates) + 1)), []
+    for r in rates:
+        h, cache = cnnlib.conv2d_forward(h, np.ones((1, 1, 1, k)), dilation=(1, r))
+        caches.append(cache)
+    g = np.ones_like(h)
+    for cache in reversed(caches):
+        g, _, _ = cnnlib.conv2d_backward(g, cache)
+    return np.flatnonzero(g[0, 0, 0])''',
+        "fails": ["test_reached_offsets"],
+    },
+    "offsets_by_input_gradient_demo": {
+        "cell": "reached_offsets",
+        "source": '''def reached_offsets(rates, k=3):
+    g = input_gradient(list(rates), size=2 * (k - 1) * sum(rates) + 1)
+    row = np.abs(g).sum(axis=0) > 0
+    return np.flatnonzero(row) - np.flatnonzero(row)[0]''',
+        "fails": ["test_reached_offsets"],
+    },
     "scatter_by_submodule": {
         "cell": "conv_transpose2d_scatter",
         "source": '''import cnnlib.conv
@@ -118,6 +180,19 @@ def conv_transpose_via_conv(x, w, stride=1, padding=0):
     return cnnlib.conv2d_backward(x[None], cache)[0][0]''',
         "fails": ["test_conv_transpose_via_conv"],
     },
+    "via_conv_inline_scatter": {
+        "cell": "conv_transpose_via_conv",
+        "source": '''def conv_transpose_via_conv(x, w, stride=1, padding=0):
+    x, w = np.asarray(x, dtype=float), np.asarray(w, dtype=float)
+    c_in, h, wd = x.shape
+    _, c_out, kh, kw = w.shape
+    out = np.zeros((c_out, (h - 1) * stride + kh, (wd - 1) * stride + kw))
+    for i in range(h):
+        for j in range(wd):
+            out[:, i * stride:i * stride + kh, j * stride:j * stride + kw] += np.einsum("c,cokl->okl", x[:, i, j], w)
+    return out[:, padding:out.shape[1] - padding, padding:out.shape[2] - padding]''',
+        "fails": ["test_conv_transpose_via_conv"],
+    },
     "transposed_output_size_by_library": {
         "cell": "transposed_output_size",
         "source": '''from cnnlib.shapes import conv_transpose_output_size
@@ -130,6 +205,24 @@ def transposed_output_size(n, k, s=1, p=0, output_padding=0, d=1):
 
 # Correct answers written differently from the solution: each must earn full marks.
 CORRECT = {
+    "offsets_by_sets": {
+        "cell": "reached_offsets",
+        "source": '''def reached_offsets(rates, k=3):
+    reached = {0}
+    for r in rates:
+        reached = {o + a * r for o in reached for a in range(k)}
+    return np.array(sorted(reached), dtype=int)''',
+    },
+    "offsets_by_counting_paths": {
+        "cell": "reached_offsets",
+        "source": '''def reached_offsets(rates, k=3):
+    paths = np.ones(1)
+    for r in rates:
+        taps = np.zeros((k - 1) * r + 1)
+        taps[::r] = 1
+        paths = np.convolve(paths, taps)
+    return np.flatnonzero(paths)''',
+    },
     "scatter_kernel_taps": {
         "cell": "conv_transpose2d_scatter",
         "source": '''def conv_transpose2d_scatter(x, w, stride=1, padding=0):
