@@ -4,15 +4,22 @@
   gradient of the class score with respect to every pixel;
 * :func:`occlusion_sensitivity` (Zeiler & Fergus, 2014): how much the score drops when a
   patch of the image is covered;
+* :func:`gradient_times_input`, :func:`smoothgrad` (Smilkov et al., 2017) and
+  :func:`integrated_gradients` (Sundararajan et al., 2017): three variants of the gradient;
+* :func:`rank_correlation` (Spearman), :func:`reinitialise` and
+  :func:`cascading_randomisation`: the sanity check of Adebayo et al. (2018);
 * :func:`saliency_in_box` and :func:`pointing_game` score a map against the known
   object box of a synthetic image.
 """
 from __future__ import annotations
 
+import copy
+
 import numpy as np
 
 from ._checks import as_float_array, as_pair, check_ndim
 from .losses import softmax
+from .nn import init_weight
 from .train import predict_scores
 
 
@@ -80,6 +87,139 @@ def saliency_map(model, x, target, reduce="max", wrt="score"):
         model.zero_grad()
         model.train(was_training)
     return grad.max(axis=1) if reduce == "max" else grad.mean(axis=1)
+
+
+def _input_gradient(model, x, target):
+    """Signed ``dS_target/dx`` ``(N, C, H, W)`` (evaluation mode, parameter gradients zeroed)."""
+    was_training = model.training
+    model.eval()
+    try:
+        scores = model(x)
+        check_ndim(scores, 2, "model output", "(N, num_classes)")
+        target = _targets(target, scores)
+        return model.backward(_upstream(scores, target, "score"))
+    finally:
+        model.zero_grad()
+        model.train(was_training)
+
+
+def _reduce(a, reduce):
+    if reduce not in ("max", "mean"):
+        raise ValueError(f"reduce must be 'max' or 'mean', got {reduce!r}")
+    a = np.abs(a)
+    return a.max(axis=1) if reduce == "max" else a.mean(axis=1)
+
+
+def gradient_times_input(model, x, target, reduce="max"):
+    """``|x * dS_c/dx|`` reduced over channels, ``(N, H, W)``; ``target`` as in :func:`saliency_map`.
+
+    Multiplying by the input makes the map follow the image: bright pixels score high
+    whatever the weights, which is why it fails the randomisation check of Adebayo et al.
+    """
+    x = _check_images(x)
+    return _reduce(x * _input_gradient(model, x, target), reduce)
+
+
+def smoothgrad(model, x, target, samples=25, noise_level=0.15, reduce="max", seed=0):
+    """SmoothGrad (Smilkov et al., 2017): the mean gradient map over noisy copies, ``(N, H, W)``.
+
+    Each of ``samples`` copies of every image gets Gaussian noise of standard deviation
+    ``noise_level * (max - min)`` of that image; the result is the mean of the
+    :func:`saliency_map` maps (``reduce`` as there) of the copies. ``target`` is
+    resolved on the clean images (None: each image's predicted class).
+    """
+    x = _check_images(x)
+    if not (isinstance(samples, (int, np.integer)) and samples >= 1):
+        raise ValueError(f"samples must be a positive int, got {samples!r}")
+    target = _targets(target, predict_scores(model, x))
+    rng = np.random.default_rng(seed)
+    sigma = noise_level * (x.max(axis=(1, 2, 3)) - x.min(axis=(1, 2, 3)))
+    total = np.zeros((x.shape[0],) + x.shape[2:])
+    for _ in range(samples):
+        noisy = x + (sigma[:, None, None, None] * rng.standard_normal(x.shape)).astype(x.dtype)
+        total += saliency_map(model, noisy, target, reduce=reduce)
+    return total / samples
+
+
+def integrated_gradients(model, x, target, baseline=0.0, steps=32, reduce="max", signed=False):
+    """Integrated gradients (Sundararajan et al., 2017) from ``baseline`` to ``x``.
+
+    The attribution of input ``i`` is ``(x_i - x'_i)`` times the mean of ``dS_c/dx_i``
+    along the straight path ``x' + a (x - x')``, at the midpoints ``a = (k + 1/2) / steps``.
+    The signed attributions ``(N, C, H, W)`` (``signed=True``) add up to about
+    ``S_c(x) - S_c(x')`` (completeness); by default their ``|.|`` reduced over the channels,
+    ``(N, H, W)``. ``baseline``: a number or an array broadcastable to ``x``.
+    """
+    x = _check_images(x)
+    if not (isinstance(steps, (int, np.integer)) and steps >= 1):
+        raise ValueError(f"steps must be a positive int, got {steps!r}")
+    base = np.broadcast_to(np.asarray(baseline, dtype=x.dtype), x.shape)
+    target = _targets(target, predict_scores(model, x))
+    total = np.zeros(x.shape)
+    for k in range(steps):
+        a = (k + 0.5) / steps
+        total += _input_gradient(model, (base + a * (x - base)).astype(x.dtype), target)
+    attr = (x - base) * total / steps
+    return attr if signed else _reduce(attr, reduce)
+
+
+def _ranks(v):
+    """Ranks 1..n of the entries of ``v`` (1-D); tied values share their mean rank."""
+    order = np.argsort(v, kind="stable")
+    ranks = np.empty(len(v))
+    ranks[order] = np.arange(1, len(v) + 1)
+    _, group = np.unique(v, return_inverse=True)
+    return (np.bincount(group, weights=ranks) / np.bincount(group))[group]
+
+
+def rank_correlation(a, b):
+    """Spearman's rank correlation of two arrays of the same shape (flattened), a float.
+
+    The Pearson correlation of the ranks; tied values share their mean rank. 0.0 when
+    either array is constant (its ranks carry no order).
+    """
+    a, b = np.asarray(a, dtype=np.float64).ravel(), np.asarray(b, dtype=np.float64).ravel()
+    if a.shape != b.shape:
+        raise ValueError(f"a and b must have the same size, got {a.size} and {b.size}")
+    ra, rb = _ranks(a) - (a.size + 1) / 2, _ranks(b) - (b.size + 1) / 2
+    denom = np.sqrt((ra @ ra) * (rb @ rb))
+    return float(ra @ rb / denom) if denom > 0 else 0.0
+
+
+def reinitialise(layer, rng):
+    """Draw ``layer.weight`` afresh in place (He normal, std ``sqrt(2 / weight[0].size)``,
+    from ``rng``) and set its bias to zero: the layer forgets what it learned."""
+    w = layer.weight
+    layer.weight = init_weight(w.shape, w[0].size, w[0].size, rng=rng, dtype=w.dtype)
+    if getattr(layer, "bias", None) is not None:
+        layer.bias = np.zeros_like(layer.bias)
+
+
+def cascading_randomisation(model, x, target, method=None, seed=0):
+    """The cascading randomisation check of Adebayo et al. (2018), ``(L, N)``.
+
+    ``model``: a Sequential; ``method(model, x, target) -> (N, H, W)`` maps (default
+    :func:`saliency_map`). On a copy of the model the L layers with a weight are
+    re-initialised one after the other from the output down (:func:`reinitialise`, one
+    generator ``np.random.default_rng(seed)`` for the whole cascade); row l holds, per
+    image, the :func:`rank_correlation` of the trained model's map with the map after the
+    top l + 1 such layers were re-initialised. ``target`` None: the trained model's
+    predicted classes. The model itself is not changed.
+    """
+    method = saliency_map if method is None else method
+    x = _check_images(x)
+    target = _targets(target, predict_scores(model, x))
+    trained = method(model, x, target)
+    m = copy.deepcopy(model)
+    rng = np.random.default_rng(seed)
+    rho = []
+    for i in reversed(range(len(m))):
+        if getattr(m[i], "weight", None) is None:
+            continue
+        reinitialise(m[i], rng)
+        maps = method(m, x, target)
+        rho.append([rank_correlation(u, v) for u, v in zip(trained, maps)])
+    return np.array(rho)
 
 
 def _patch_masks(size, patch, stride):

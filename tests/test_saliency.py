@@ -1,4 +1,6 @@
 """Saliency maps, occlusion and their scores (cnnlib.saliency)."""
+import copy
+
 import numpy as np
 import pytest
 
@@ -7,7 +9,9 @@ from cnnlib.data import cue_positions, make_shapes_scenes
 from cnnlib.losses import softmax
 from cnnlib.nn import Conv2d, Flatten, Linear, MaxPool2d, ReLU, Sequential
 from cnnlib.optim import Adam
-from cnnlib.saliency import occlusion_sensitivity, pointing_game, saliency_in_box, saliency_map
+from cnnlib.saliency import (cascading_randomisation, gradient_times_input, integrated_gradients,
+                             occlusion_sensitivity, pointing_game, rank_correlation, reinitialise,
+                             saliency_in_box, saliency_map, smoothgrad)
 
 
 @pytest.fixture
@@ -162,3 +166,72 @@ def test_saliency_reveals_a_spurious_cue(clean_model):
 
     assert marker_share(model) > 3 * marker_share(clean)
     assert marker_share(model) > 5 / 256  # the marker pixel gets 5x a uniform pixel's share
+
+
+def test_rank_correlation_by_hand_and_against_scipy(rng):
+    v = np.arange(1.0, 6.0)
+    assert rank_correlation(v, v ** 3) == pytest.approx(1.0)
+    assert rank_correlation(v, -v) == pytest.approx(-1.0)
+    # ties share their mean rank: ranks (1, 2.5, 2.5, 4) against (1, 2, 3, 4)
+    assert rank_correlation([10, 20, 20, 40], [1, 2, 3, 4]) == pytest.approx(4.5 / np.sqrt(22.5))
+    assert rank_correlation(np.ones(4), v[:4]) == 0.0
+    with pytest.raises(ValueError, match="same size"):
+        rank_correlation(v, v[:3])
+    stats = pytest.importorskip("scipy.stats")
+    for _ in range(5):
+        a, b = rng.integers(0, 4, size=(6, 5)), rng.normal(size=(6, 5))
+        assert rank_correlation(a, b) == pytest.approx(stats.spearmanr(a.ravel(), b.ravel())[0], abs=1e-12)
+
+
+def test_gradient_variants_of_a_linear_model(linear_model, rng):
+    """For S = W x + b the gradient is W everywhere: the variants are known exactly."""
+    x = rng.standard_normal((3, 2, 4, 5))
+    w = linear_model[1].weight.reshape(3, 2, 4, 5)
+    np.testing.assert_allclose(gradient_times_input(linear_model, x, 1), np.abs(x * w[1]).max(axis=1))
+    np.testing.assert_allclose(smoothgrad(linear_model, x, 1, samples=3), saliency_map(linear_model, x, 1))
+    # integrated gradients of a linear score: (x - x') * W, exact with one step
+    signed = integrated_gradients(linear_model, x, 2, baseline=0.5, steps=1, signed=True)
+    np.testing.assert_allclose(signed, (x - 0.5) * w[2])
+    np.testing.assert_allclose(integrated_gradients(linear_model, x, 2, baseline=0.5, steps=1, reduce="mean"),
+                               np.abs((x - 0.5) * w[2]).mean(axis=1))
+
+
+def test_integrated_gradients_completeness_and_smoothgrad_seed(rng):
+    model = Sequential(Conv2d(2, 4, 3, padding=1, rng=1, dtype=np.float64), ReLU(), MaxPool2d(2),
+                       Flatten(), Linear(4 * 2 * 2, 3, rng=2, dtype=np.float64))
+    x = rng.standard_normal((2, 2, 4, 4))
+    attr = integrated_gradients(model, x, np.array([0, 2]), steps=300, signed=True)
+    gain = model(x)[[0, 1], [0, 2]] - model(np.zeros_like(x))[[0, 1], [0, 2]]
+    np.testing.assert_allclose(attr.sum(axis=(1, 2, 3)), gain, rtol=2e-2, atol=1e-3)
+    a = smoothgrad(model, x, 1, samples=4, seed=3)
+    np.testing.assert_array_equal(a, smoothgrad(model, x, 1, samples=4, seed=3))
+    assert not np.allclose(a, smoothgrad(model, x, 1, samples=4, seed=4))
+    assert not any(g.any() for g in model.grads.values())
+
+
+def test_cascading_randomisation_by_hand(rng):
+    model = Sequential(Conv2d(1, 3, 3, padding=1, rng=1), ReLU(), Conv2d(3, 3, 3, padding=1, rng=2), ReLU(),
+                       Flatten(), Linear(3 * 5 * 5, 4, rng=3))
+    model[0].bias = rng.normal(size=3).astype(np.float32)
+    before = [p.copy() for p, _ in model.parameters()]
+    x = rng.standard_normal((3, 1, 5, 5)).astype(np.float32)
+    rho = cascading_randomisation(model, x, np.array([0, 1, 3]), seed=7)
+    assert rho.shape == (3, 3)
+    for (p, _), q in zip(model.parameters(), before):   # the model itself is untouched
+        np.testing.assert_array_equal(p, q)
+    trained = saliency_map(model, x, np.array([0, 1, 3]))
+    g = np.random.default_rng(7)
+    m = copy.deepcopy(model)
+    for row, i in enumerate((5, 2, 0)):
+        reinitialise(m[i], g)
+        assert not m[i].bias.any()
+        maps = saliency_map(m, x, np.array([0, 1, 3]))
+        np.testing.assert_allclose(rho[row], [rank_correlation(a, b) for a, b in zip(trained, maps)])
+
+
+def test_gradient_passes_and_gradient_times_input_fails_the_check(clean_model):
+    """Adebayo et al.: with random weights the gradient maps change, gradient x input maps do not."""
+    X_test, y_test, _ = make_shapes_scenes(40, seed=3)
+    grad = cascading_randomisation(clean_model, X_test, y_test, saliency_map, seed=0).mean(axis=1)
+    gxi = cascading_randomisation(clean_model, X_test, y_test, gradient_times_input, seed=0).mean(axis=1)
+    assert grad[-1] < 0.5 < gxi[-1]
