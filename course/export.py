@@ -14,7 +14,7 @@ from pathlib import Path
 from nbgrader.api import Gradebook, MissingEntry
 from nbgrader.plugins import ExportPlugin
 
-from .grade import FAILED, GRADED, MANUAL, MISSING, read_status
+from .status import FAILED, GRADED, MANUAL, MISSING, read_status
 
 COLUMNS = ["assignment", "duedate", "timestamp", "student_id", "last_name", "first_name", "email",
            "raw_score", "late_submission_penalty", "score", "max_score", "status", "reason"]
