@@ -5,12 +5,11 @@ expected, what came out and, where given, a hint about the likely mistake. ``for
 makes library functions unavailable while a hidden test runs, so that an exercise is
 graded on the student's own code; ``use_reference`` swaps in reference answers of the
 earlier exercises a later one calls, so that one mistake costs points once. ``needs``
-lets a demo below an unsolved exercise print one line instead of a traceback. ``watch`` records NumPy's and cnnlib's functions so
-that the grader can tell when a notebook replaced one of them.
+lets a demo below an unsolved exercise print one line instead of a traceback. (The
+grader's own tamper check is ``course/integrity.py``, not part of the students' library.)
 """
 from __future__ import annotations
 
-import builtins
 import contextlib
 import importlib
 import importlib.util
@@ -458,63 +457,3 @@ class needs:
             sys.modules["matplotlib.pyplot"].close("all")
         print(f"solve {' and '.join(missing)} to see this")
         return True
-
-
-# ---------------------------------------------------------------------------
-# Tamper detection for autograding
-# ---------------------------------------------------------------------------
-
-_WATCHED_NUMPY = ("numpy", "numpy.testing", "numpy.linalg", "numpy.random")
-_CHECKS = ("check_shape", "check_close", "check_equal", "forbid", "use_reference")
-
-
-def _fingerprint(obj):
-    # A function can be changed in place by swapping its code object.
-    return id(obj), getattr(obj, "__code__", None)
-
-
-def _watched_names(module, private):
-    """``{name: fingerprint}`` of the functions, classes and modules ``module`` holds."""
-    return {
-        name: _fingerprint(value) for name, value in vars(module).items()
-        if not name.startswith("__") and (private or not name.startswith("_"))
-        and (callable(value) or isinstance(value, types.ModuleType))
-    }
-
-
-def watch():
-    """Record NumPy's, cnnlib's and Python's built-in functions as they are now.
-
-    Returns ``verify(namespace)``, which raises ``AssertionError`` naming every
-    function that was replaced (or whose code was swapped) since, and every check
-    function or module name in ``namespace`` (a notebook's ``globals()``) that no
-    longer is the genuine one. The grader calls ``watch`` before a submission's first
-    cell and ``verify`` at the end of every test cell, so that a notebook that
-    patches ``np.allclose`` or redefines ``check_close`` cannot pass a check it fails.
-    This catches patches, not a determined attack on the grader itself.
-    """
-    import cnnlib
-
-    modules = {name: importlib.import_module(name) for name in _WATCHED_NUMPY}
-    modules.update({name: m for name, m in sys.modules.items()
-                    if m is not None and (name == "cnnlib" or name.startswith("cnnlib."))})
-    recorded = {m: _watched_names(mod, private=m.startswith("cnnlib")) for m, mod in modules.items()}
-    recorded["builtins"] = {name: _fingerprint(v) for name, v in vars(builtins).items()
-                            if isinstance(v, (type, types.BuiltinFunctionType)) and not name.startswith("_")}
-    modules["builtins"] = builtins
-    genuine = {"np": modules["numpy"], "numpy": modules["numpy"], "cnnlib": cnnlib}
-    genuine.update({name: globals()[name] for name in _CHECKS})
-
-    def verify(namespace=None):
-        changed = [f"{m}.{name}" for m, names in recorded.items() for name, fp in names.items()
-                   if _fingerprint(getattr(modules[m], name, None)) != fp]
-        if namespace is not None:
-            changed += [f"the notebook's {name}" for name, obj in genuine.items()
-                        if name in namespace and namespace[name] is not obj]
-        if changed:
-            shown = ", ".join(changed[:5]) + (f" and {len(changed) - 5} more" if len(changed) > 5 else "")
-            raise AssertionError(
-                f"this notebook replaced {shown}: the checks cannot trust a patched function, so this "
-                "test cell scores 0. Remove the code that reassigns it and run the notebook again.")
-
-    return verify

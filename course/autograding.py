@@ -15,7 +15,7 @@ in ``nbgrader_config.py``:
   own rights.
 - :class:`InjectIntegrityChecks` / :class:`RemoveIntegrityChecks` record NumPy and the
   checks before the first cell and verify them at the end of every test cell
-  (:func:`cnnlib.testing.watch`), then take that code out again so that neither the
+  (``course/integrity.py``), then take that code out again so that neither the
   autograded notebook nor the feedback shows it.
 - :class:`WarningsCostNothing` shows what a test cell wrote to stderr (a NumPy
   ``RuntimeWarning``, a deprecation) as a warning box: nbgrader scores any stderr output
@@ -31,6 +31,7 @@ import shutil
 import sys
 import tempfile
 import time
+from pathlib import Path
 
 from jupyter_core.utils import run_sync
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
@@ -44,7 +45,10 @@ from traitlets import Bool, Integer, List
 from .sandbox import INSTALL_HINT, SandboxedKernelManager, unavailable
 
 GUARD_CELL_ID = "grader-integrity-watch"
-GUARD_SETUP = "import builtins as _b, cnnlib.testing as _t\n_b.__grader_verify__ = _t.watch()\ndel _b, _t"
+# course/integrity.py, run as code in the kernel: it defines watch(), whose verify the test cells call.
+GUARD_SETUP = ("import builtins as _b\n_ns = {}\n"
+               f"exec(compile({(Path(__file__).parent / 'integrity.py').read_text()!r}, 'grader-integrity', 'exec'), _ns)\n"
+               "_b.__grader_verify__ = _ns['watch']()\ndel _b, _ns")
 GUARD_CALL = "\n__grader_verify__(globals())  # added by the grader"
 
 

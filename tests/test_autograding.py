@@ -1,4 +1,4 @@
-"""The grading preprocessors and cnnlib.testing.watch, one piece at a time (no nbgrader run)."""
+"""The grading preprocessors and the tamper check course.integrity.watch, one piece at a time (no nbgrader run)."""
 import re
 import time
 from pathlib import Path
@@ -10,6 +10,7 @@ from nbconvert import HTMLExporter
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
 
 import cnnlib.testing
+from course import integrity
 from course.autograding import GradingExecute, LimitOutputSize
 from course.feedback import HIDDEN_NOTE, hide_hidden_tests
 
@@ -71,7 +72,7 @@ def test_hide_hidden_tests_keeps_visible_checks():
 
 @pytest.fixture
 def verify():
-    return cnnlib.testing.watch()
+    return integrity.watch()
 
 
 def test_watch_passes_an_untouched_session(verify):

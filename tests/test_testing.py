@@ -16,7 +16,8 @@ import scipy.signal._signaltools
 import cnnlib
 import cnnlib.conv
 import cnnlib.nn
-from cnnlib.testing import FAMILIES, REFERENCES, _resolve, forbid, use_reference, watch
+from cnnlib.testing import FAMILIES, REFERENCES, _resolve, forbid, use_reference
+from course.integrity import watch
 
 
 def notebook(source):
