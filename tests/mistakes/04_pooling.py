@@ -147,6 +147,121 @@ MISTAKES = {
     return np.array([cnnlib.correlate2d(image, kern).max() for kern in kernels])''',
         "fails": ["test_rotation_invariant_response"],
     },
+    "maxback_copied_to_window": {
+        "cell": "max_pool_backward",
+        "source": """def max_pool_backward(x, grad_out, size, stride):
+    dx = np.zeros(np.shape(x))
+    for i in range(grad_out.shape[0]):
+        for j in range(grad_out.shape[1]):
+            dx[i * stride:i * stride + size, j * stride:j * stride + size] += grad_out[i, j]
+    return dx""",
+        "fails": ["test_max_pool_backward"],
+    },
+    "maxback_overwritten": {
+        "cell": "max_pool_backward",
+        "source": """def max_pool_backward(x, grad_out, size, stride):
+    x = np.asarray(x, dtype=float)
+    dx = np.zeros_like(x)
+    for i in range(grad_out.shape[0]):
+        for j in range(grad_out.shape[1]):
+            window = x[i * stride:i * stride + size, j * stride:j * stride + size]
+            r, c = np.unravel_index(np.argmax(window), window.shape)
+            dx[i * stride + r, j * stride + c] = grad_out[i, j]
+    return dx""",
+        "fails": ["test_max_pool_backward"],
+    },
+    "maxback_every_tie": {
+        "cell": "max_pool_backward",
+        "source": """def max_pool_backward(x, grad_out, size, stride):
+    x = np.asarray(x, dtype=float)
+    dx = np.zeros_like(x)
+    for i in range(grad_out.shape[0]):
+        for j in range(grad_out.shape[1]):
+            window = x[i * stride:i * stride + size, j * stride:j * stride + size]
+            dx[i * stride:i * stride + size, j * stride:j * stride + size] += grad_out[i, j] * (window == window.max())
+    return dx""",
+        "fails": ["test_max_pool_backward"],
+    },
+    "maxback_ties_split": {
+        "cell": "max_pool_backward",
+        "source": """def max_pool_backward(x, grad_out, size, stride):
+    x = np.asarray(x, dtype=float)
+    dx = np.zeros_like(x)
+    for i in range(grad_out.shape[0]):
+        for j in range(grad_out.shape[1]):
+            window = x[i * stride:i * stride + size, j * stride:j * stride + size]
+            mask = window == window.max()
+            dx[i * stride:i * stride + size, j * stride:j * stride + size] += grad_out[i, j] * mask / mask.sum()
+    return dx""",
+        "fails": ["test_max_pool_backward"],
+    },
+    "maxback_last_tie": {
+        "cell": "max_pool_backward",
+        "source": """def max_pool_backward(x, grad_out, size, stride):
+    x = np.asarray(x, dtype=float)
+    dx = np.zeros_like(x)
+    for i in range(grad_out.shape[0]):
+        for j in range(grad_out.shape[1]):
+            window = x[i * stride:i * stride + size, j * stride:j * stride + size]
+            k = window.size - 1 - np.argmax(window.ravel()[::-1])
+            r, c = divmod(k, window.shape[1])
+            dx[i * stride + r, j * stride + c] += grad_out[i, j]
+    return dx""",
+        "fails": ["test_max_pool_backward"],
+    },
+    "maxback_step_is_size": {
+        "cell": "max_pool_backward",
+        "source": """def max_pool_backward(x, grad_out, size, stride):
+    x = np.asarray(x, dtype=float)
+    dx = np.zeros_like(x)
+    for i in range(grad_out.shape[0]):
+        for j in range(grad_out.shape[1]):
+            window = x[i * size:i * size + size, j * size:j * size + size]
+            r, c = np.unravel_index(np.argmax(window), window.shape)
+            dx[i * size + r, j * size + c] += grad_out[i, j]
+    return dx""",
+        "fails": ["test_max_pool_backward"],
+    },
+    "avgback_not_divided": {
+        "cell": "avg_pool_backward",
+        "source": """def avg_pool_backward(grad_out, input_shape, size, stride):
+    dx = np.zeros(input_shape)
+    for i in range(grad_out.shape[0]):
+        for j in range(grad_out.shape[1]):
+            dx[i * stride:i * stride + size, j * stride:j * stride + size] += grad_out[i, j]
+    return dx""",
+        "fails": ["test_avg_pool_backward"],
+    },
+    "avgback_divided_by_size": {
+        "cell": "avg_pool_backward",
+        "source": """def avg_pool_backward(grad_out, input_shape, size, stride):
+    dx = np.zeros(input_shape)
+    for i in range(grad_out.shape[0]):
+        for j in range(grad_out.shape[1]):
+            dx[i * stride:i * stride + size, j * stride:j * stride + size] += grad_out[i, j] / size
+    return dx""",
+        "fails": ["test_avg_pool_backward"],
+    },
+    "avgback_overwritten": {
+        "cell": "avg_pool_backward",
+        "source": """def avg_pool_backward(grad_out, input_shape, size, stride):
+    dx = np.zeros(input_shape)
+    for i in range(grad_out.shape[0]):
+        for j in range(grad_out.shape[1]):
+            dx[i * stride:i * stride + size, j * stride:j * stride + size] = grad_out[i, j] / size ** 2
+    return dx""",
+        "fails": ["test_avg_pool_backward"],
+    },
+    "avgback_divided_by_output_count": {
+        "cell": "avg_pool_backward",
+        "source": """def avg_pool_backward(grad_out, input_shape, size, stride):
+    dx = np.zeros(input_shape)
+    for i in range(grad_out.shape[0]):
+        for j in range(grad_out.shape[1]):
+            dx[i * stride:i * stride + size, j * stride:j * stride + size] += grad_out[i, j] / grad_out.size
+    return dx""",
+        "fails": ["test_avg_pool_backward"],
+    },
 }
 
 # Library twins that compute the whole answer: each must lose the exercise's points.
@@ -203,6 +318,36 @@ def gaussian_window(width, sigma):
     return float(np.mean(np.abs(after - before) > 1e-12))''',
         "fails": ["test_shift_change_fraction"],
     },
+    "output_size_by_windows": {
+        "cell": "pool_output_size",
+        "source": """def pool_output_size(n, width, stride):
+    return len(windows(n, width, stride))""",
+        "fails": ["test_pool_output_size"],
+    },
+    "maxback_by_library": {
+        "cell": "max_pool_backward",
+        "source": """def max_pool_backward(x, grad_out, size, stride):
+    out, cache = cnnlib.max_pool2d_forward(np.asarray(x, dtype=float)[None, None], size, stride=stride)
+    return cnnlib.max_pool2d_backward(np.asarray(grad_out, dtype=float)[None, None], cache)[0, 0]""",
+        "fails": ["test_max_pool_backward"],
+    },
+    "maxback_by_layer": {
+        "cell": "max_pool_backward",
+        "source": """def max_pool_backward(x, grad_out, size, stride):
+    layer = MaxPool2d(size, stride=stride)
+    layer(np.asarray(x, dtype=float)[None, None])
+    return layer.backward(np.asarray(grad_out, dtype=float)[None, None])[0, 0]""",
+        "fails": ["test_max_pool_backward"],
+    },
+    "avgback_by_library": {
+        "cell": "avg_pool_backward",
+        "source": """import cnnlib.pool
+
+def avg_pool_backward(grad_out, input_shape, size, stride):
+    out, cache = cnnlib.pool.avg_pool2d_forward(np.zeros((1, 1, *input_shape)), size, stride=stride)
+    return cnnlib.pool.avg_pool2d_backward(np.asarray(grad_out, dtype=float)[None, None], cache)[0, 0]""",
+        "fails": ["test_avg_pool_backward"],
+    },
 }
 
 # Correct answers written differently from the solution: each must earn full marks.
@@ -224,5 +369,35 @@ CORRECT = {
     before, after = pool1d(x[None, 1:], width, 1, mode)[0], pool1d(x[None, :-1], width, 1, mode)[0]
     changed = sum(1 for a, b in zip(after, before) if abs(a - b) > 1e-12)
     return changed / len(before)''',
+    },
+    "output_size_by_range_length": {
+        "cell": "pool_output_size",
+        "source": """def pool_output_size(n, width, stride):
+    return len(range(0, n - width + 1, stride))""",
+    },
+    "maxback_masks_add_at": {
+        "cell": "max_pool_backward",
+        "source": """def max_pool_backward(x, grad_out, size, stride):
+    x = np.asarray(x, dtype=float)
+    h_out, w_out = np.shape(grad_out)
+    rows = np.arange(h_out)[:, None, None] * stride + np.arange(size)[None, None, :]   # (h_out, 1, size)
+    cols = np.arange(w_out)[None, :, None] * stride + np.arange(size)[None, None, :]   # (1, w_out, size)
+    win = x[rows[:, :, :, None], cols[:, :, None, :]]                                  # (h_out, w_out, size, size)
+    first = win.reshape(h_out, w_out, -1).argmax(axis=-1)
+    r, c = np.divmod(first, size)
+    dx = np.zeros_like(x)
+    np.add.at(dx, (np.arange(h_out)[:, None] * stride + r, np.arange(w_out)[None, :] * stride + c), grad_out)
+    return dx""",
+    },
+    "avgback_add_at_per_tap": {
+        "cell": "avg_pool_backward",
+        "source": """def avg_pool_backward(grad_out, input_shape, size, stride):
+    grad_out = np.asarray(grad_out, dtype=float)
+    h_out, w_out = grad_out.shape
+    dx = np.zeros(input_shape)
+    for a in range(size):
+        for b in range(size):
+            dx[a:a + stride * (h_out - 1) + 1:stride, b:b + stride * (w_out - 1) + 1:stride] += grad_out / (size * size)
+    return dx""",
     },
 }
