@@ -84,25 +84,72 @@ MISTAKES = {
     return float(np.linalg.norm(a - b) / np.linalg.norm(b))''',
         "fails": ["test_equivariance_error"],
     },
-    "kernel_radius_for_even_kernels": {
-        "cell": "border_width",
-        "source": '''def border_width(kernel_shape, dy, dx):
-    kh, kw = kernel_shape
-    by = abs(dy) + kh // 2 if dy != 0 and kh > 1 else 0
-    bx = abs(dx) + kw // 2 if dx != 0 and kw > 1 else 0
-    return max(by, bx)''',
-        "fails": ["test_border_width"],
+    "own_border_only": {
+        "cell": "error_positions",
+        "source": '''def error_positions(n, k, d):
+    out = np.zeros(n, dtype=bool)
+    if d % n:
+        out[:(k - 1) // 2] = True
+        out[n - k // 2:] = True
+    return out''',
+        "fails": ["test_error_positions"],
     },
-    "size_one_kernel_forgotten": {
-        "cell": "border_width",
-        "source": '''def border_width(kernel_shape, dy, dx):
-    def band(d, k):
-        if d == 0:
-            return 0
-        return d + (k - 1) // 2 if d > 0 else -d + k // 2
-    kh, kw = kernel_shape
-    return max(band(dy, kh), band(dx, kw))''',
-        "fails": ["test_border_width"],
+    "zero_shift_not_special": {
+        "cell": "error_positions",
+        "source": '''def error_positions(n, k, d):
+    border = np.zeros(n, dtype=bool)
+    border[:(k - 1) // 2] = True
+    border[n - k // 2:] = True
+    return border | np.roll(border, d)''',
+        "fails": ["test_error_positions"],
+    },
+    "padding_sides_swapped": {
+        "cell": "error_positions",
+        "source": '''def error_positions(n, k, d):
+    if d % n == 0:
+        return np.zeros(n, dtype=bool)
+    border = np.zeros(n, dtype=bool)
+    border[:k // 2] = True
+    border[n - (k - 1) // 2:] = True
+    return border | np.roll(border, d)''',
+        "fails": ["test_error_positions"],
+    },
+    "band_moved_the_wrong_way": {
+        "cell": "error_positions",
+        "source": '''def error_positions(n, k, d):
+    if d % n == 0:
+        return np.zeros(n, dtype=bool)
+    border = np.zeros(n, dtype=bool)
+    border[:(k - 1) // 2] = True
+    border[n - k // 2:] = True
+    return border | np.roll(border, -d)''',
+        "fails": ["test_error_positions"],
+    },
+    "seam_without_modulo": {
+        "cell": "error_positions",
+        "source": '''def error_positions(n, k, d):
+    out = np.zeros(n, dtype=bool)
+    if d == 0:
+        return out
+    out[:(k - 1) // 2] = True
+    out[n - k // 2:] = True
+    for t in list(range((k - 1) // 2)) + list(range(n - k // 2, n)):
+        if 0 <= t + d < n:
+            out[t + d] = True
+    return out''',
+        "fails": ["test_error_positions"],
+    },
+    "kernel_size_one_has_a_band": {
+        "cell": "error_positions",
+        "source": '''def error_positions(n, k, d):
+    if d % n == 0:
+        return np.zeros(n, dtype=bool)
+    r = max(k // 2, 1)
+    border = np.zeros(n, dtype=bool)
+    border[:max((k - 1) // 2, 1)] = True
+    border[n - r:] = True
+    return border | np.roll(border, d)''',
+        "fails": ["test_error_positions"],
     },
     "subsample_then_blur": {
         "cell": "blur_subsample",
@@ -146,6 +193,21 @@ def circular_conv2d(x, w):
 
 # Correct answers written differently from the solution: each must earn full marks.
 CORRECT = {
+    "brute_force_on_random_data": {
+        "cell": "error_positions",
+        "source": '''def error_positions(n, k, d):
+    r = np.random.default_rng(0)
+    x, w = r.normal(size=n), r.normal(size=k)
+    f = lambda z: np.correlate(np.pad(z, ((k - 1) // 2, k // 2)), w, mode="valid")
+    return np.abs(f(np.roll(x, d)) - np.roll(f(x), d)) > 1e-9''',
+    },
+    "index_sets_modulo_n": {
+        "cell": "error_positions",
+        "source": '''def error_positions(n, k, d):
+    band = set(range((k - 1) // 2)) | set(range(n - k // 2, n))
+    wrong = set() if d % n == 0 else band | {(t + d) % n for t in band}
+    return np.array([i in wrong for i in range(n)])''',
+    },
     "wrap_pad_then_scipy_correlate": {
         "cell": "circular_conv2d",
         "source": '''import scipy.signal
