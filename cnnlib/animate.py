@@ -1,0 +1,288 @@
+"""Convolution arithmetic, animated: a window sliding over a padded input, frame by frame.
+
+In the spirit of Dumoulin & Visin's animations ("A guide to convolution arithmetic for deep
+learning", 2016), but drawn from the library itself: the window positions come from
+:func:`conv_windows` and :func:`transposed_stamps`, which use :func:`cnnlib.conv_output_size`
+and :func:`cnnlib.conv_transpose_output_size`, and the numbers in the output are those of
+the real call (:func:`cnnlib.conv2d`, :func:`cnnlib.max_pool2d`, ...). The tests check that
+summing each frame's window gives the library's value, so a picture cannot disagree with it.
+
+Every ``animate_*`` function returns a :class:`matplotlib.animation.FuncAnimation`;
+:func:`html` turns one into a self-contained JavaScript player (the frames are embedded, so
+it plays offline, on the course site too). :func:`explorer` adds sliders in JupyterLab.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .conv import conv2d, conv_transpose2d
+from .pool import avg_pool2d, max_pool2d
+from .shapes import conv_output_size, conv_transpose_output_size
+
+__all__ = ["conv_windows", "transposed_stamps", "animate_conv2d", "animate_pool2d",
+           "animate_conv_transpose2d", "animate_zero_insertion", "html", "explorer"]
+
+PAD_COLOUR, INPUT_COLOUR, WINDOW_COLOUR, OUTPUT_COLOUR = "#e6e6e6", "#cfe3f7", "#1f77b4", "#ffd8a8"
+
+
+def _pair(v):
+    return (int(v), int(v)) if np.isscalar(v) else tuple(int(a) for a in v)
+
+
+def conv_windows(in_size, kernel_size, stride=1, padding=0, dilation=1):
+    """The windows of a convolution (or pooling) in the order its outputs are computed.
+
+    Returns ``[((r, q), [(row, col), ...]), ...]``: for output position (r, q), the cells
+    of the *padded* input its kernel taps read, ``(r*s + i*d, q*s + j*d)``. There are
+    ``H_out * W_out`` windows, with ``H_out = conv_output_size(H, k, s, p, d)``.
+    """
+    (h, w), (kh, kw), (sh, sw), (ph, pw), (dh, dw) = map(_pair, (in_size, kernel_size, stride, padding, dilation))
+    oh, ow = conv_output_size(h, kh, sh, ph, dh), conv_output_size(w, kw, sw, pw, dw)
+    return [((r, q), [(r * sh + i * dh, q * sw + j * dw) for i in range(kh) for j in range(kw)])
+            for r in range(oh) for q in range(ow)]
+
+
+def transposed_stamps(in_size, kernel_size, stride=1, padding=0, output_padding=0, dilation=1):
+    """Where each input pixel of a transposed convolution stamps its kernel.
+
+    Returns ``(stamps, crop, out_size)``: ``stamps`` is ``[((h, v), [(row, col), ...]), ...]``
+    in row-major order of the input, the cells ``(h*s + i*d, v*s + j*d)`` of the uncropped
+    output; ``crop`` is ``(top, left)``, the ``padding`` rows and columns cut from the
+    uncropped output, and ``out_size`` the output size of
+    :func:`cnnlib.conv_transpose_output_size`.
+    """
+    (h, w), (kh, kw), (sh, sw), (ph, pw), (oph, opw), (dh, dw) = map(
+        _pair, (in_size, kernel_size, stride, padding, output_padding, dilation))
+    out = (conv_transpose_output_size(h, kh, sh, ph, oph, dh), conv_transpose_output_size(w, kw, sw, pw, opw, dw))
+    stamps = [((a, b), [(a * sh + i * dh, b * sw + j * dw) for i in range(kh) for j in range(kw)])
+              for a in range(h) for b in range(w)]
+    return stamps, (ph, pw), out
+
+
+# --------------------------------------------------------------------------- drawing
+
+def _grid(ax, values, title, colours, fmt="{:g}"):
+    """Cells of ``values`` as coloured squares (one image) with their numbers; returns
+    {(row, col): Text}."""
+    from matplotlib.colors import to_rgb
+
+    rows, cols = np.shape(values)
+    ax.imshow(np.array([[to_rgb(c) for c in row] for row in colours]), interpolation="nearest")
+    ax.set_xticks(np.arange(-0.5, cols), minor=True)
+    ax.set_yticks(np.arange(-0.5, rows), minor=True)
+    ax.grid(which="minor", color="#888888", linewidth=0.8)
+    ax.tick_params(which="both", labelsize=7, length=0)
+    ax.set_xticks(range(cols))
+    ax.set_yticks(range(rows))
+    texts = {}
+    for (i, j), v in np.ndenumerate(values):
+        blank = v is None or (isinstance(v, float) and np.isnan(v))
+        texts[i, j] = ax.text(j, i, "" if blank else fmt.format(v), ha="center", va="center", fontsize=9)
+    ax.set_title(title, fontsize=10)
+    ax.set_xlabel("column")
+    ax.set_ylabel("row")
+    return texts
+
+
+def _outline(ax, colour, width=2.5):
+    from matplotlib.patches import Rectangle
+
+    return ax.add_patch(Rectangle((0, 0), 1, 1, fill=False, edgecolor=colour, linewidth=width, visible=False))
+
+
+def _place(patch, row, col):
+    patch.set_xy((col - 0.5, row - 0.5))
+    patch.set_visible(True)
+
+
+def _animation(fig, update, frames, interval):
+    import matplotlib.pyplot as plt
+    from matplotlib.animation import FuncAnimation
+
+    plt.close(fig)  # shown through html(anim), not as a static figure as well (closing resets the dpi)
+    fig.set_dpi(72)
+    update(0)
+    fig.canvas.draw()  # lay the figure out once; the frames only move outlines and numbers
+    fig.set_layout_engine("none")
+    return FuncAnimation(fig, update, frames=frames, interval=interval, repeat=True)
+
+
+def _sliding(padded, is_pad, windows, values, title, out_title, interval, fmt="{:g}",
+             input_title="input (grey: padding)"):
+    """The animation of ``windows`` over ``padded`` (grey where ``is_pad``) filling ``values``."""
+    import matplotlib.pyplot as plt
+
+    hp, wp = padded.shape
+    oh, ow = values.shape
+    fig, (left, right) = plt.subplots(1, 2, figsize=(2.2 + 0.42 * (wp + ow), 1.2 + 0.42 * max(hp, oh)),
+                                      layout="constrained", gridspec_kw={"width_ratios": [wp, max(ow, 2)]})
+    fig.suptitle(title, fontsize=10)
+    colours = [[PAD_COLOUR if is_pad[i, j] else INPUT_COLOUR for j in range(wp)] for i in range(hp)]
+    _grid(left, padded, input_title, colours, fmt)
+    out_texts = _grid(right, np.full(values.shape, np.nan), out_title,
+                      [[OUTPUT_COLOUR] * ow for _ in range(oh)], fmt)
+    taps = [_outline(left, WINDOW_COLOUR) for _ in windows[0][1]]
+    current = _outline(right, WINDOW_COLOUR)
+
+    def update(frame):
+        (r, q), cells = windows[frame]
+        for patch, (row, col) in zip(taps, cells):
+            _place(patch, row, col)
+        _place(current, r, q)
+        for (i, j), text in out_texts.items():  # every output up to this frame is filled
+            text.set_text(fmt.format(values[i, j]) if i * ow + j <= frame else "")
+        return [*taps, current, *out_texts.values()]
+
+    return _animation(fig, update, len(windows), interval)
+
+
+def _padded(x, padding, value=0):
+    (ph, pw) = _pair(padding)
+    padded = np.pad(np.asarray(x, dtype=float), ((ph, ph), (pw, pw)), constant_values=value)
+    is_pad = np.ones(padded.shape, bool)
+    is_pad[ph:ph + x.shape[0], pw:pw + x.shape[1]] = False
+    return padded, is_pad
+
+
+def animate_conv2d(x, w, stride=1, padding=0, dilation=1, interval=600):
+    """A 3×3 (or any) kernel ``w`` (kh, kw) sliding over the image ``x`` (H, W).
+
+    Each frame outlines the taps of one window on the zero-padded input and fills the output
+    cell it computes, with the value of ``cnnlib.conv2d`` (a cross-correlation, as in
+    PyTorch). ``padding`` is an int or an (h, w) pair.
+    """
+    x, w = np.asarray(x, dtype=float), np.asarray(w, dtype=float)
+    y = conv2d(x[None, None], w[None, None], stride=stride, padding=padding, dilation=dilation)[0, 0]
+    padded, is_pad = _padded(x, padding)
+    windows = conv_windows(x.shape, w.shape, stride, padding, dilation)
+    (sh, sw), (ph, pw), (dh, dw) = _pair(stride), _pair(padding), _pair(dilation)
+    title = (f"conv2d: kernel {w.shape[0]}×{w.shape[1]}, stride {sh}, padding {ph}, dilation {dh}\n"
+             f"input {x.shape[0]}×{x.shape[1]} → output {y.shape[0]}×{y.shape[1]}")
+    return _sliding(padded, is_pad, windows, y, title, "output", interval)
+
+
+def animate_pool2d(x, kernel_size, stride=None, padding=0, mode="max", interval=600):
+    """Max (``mode="max"``) or average pooling windows over ``x`` (H, W), frame by frame,
+    each output from ``cnnlib.max_pool2d`` / ``cnnlib.avg_pool2d``."""
+    x = np.asarray(x, dtype=float)
+    stride = kernel_size if stride is None else stride
+    if mode not in ("max", "avg"):
+        raise ValueError(f"animate_pool2d: mode must be 'max' or 'avg', got {mode!r}")
+    pool = max_pool2d if mode == "max" else avg_pool2d
+    y = pool(x[None, None], kernel_size, stride, padding)[0, 0]
+    padded, is_pad = _padded(x, padding)
+    windows = conv_windows(x.shape, kernel_size, stride, padding)
+    (kh, kw), (sh, _), (ph, _) = _pair(kernel_size), _pair(stride), _pair(padding)
+    title = (f"{mode} pooling: window {kh}×{kw}, stride {sh}, padding {ph}\n"
+             f"input {x.shape[0]}×{x.shape[1]} → output {y.shape[0]}×{y.shape[1]}")
+    return _sliding(padded, is_pad, windows, y, title, f"{mode} of each window", interval, fmt="{:.3g}")
+
+
+def animate_conv_transpose2d(x, w, stride=1, padding=0, output_padding=0, dilation=1, interval=700):
+    """The transposed convolution as a scatter: each input pixel of ``x`` (H, W) stamps the
+    kernel ``w`` (kh, kw), scaled by its value, onto the output; overlapping stamps add.
+
+    The uncropped output is drawn, ``padding`` rows and columns greyed at each side (they
+    are cut off); its inner part equals ``cnnlib.conv_transpose2d``, which the title's size
+    comes from.
+    """
+    import matplotlib.pyplot as plt
+
+    x, w = np.asarray(x, dtype=float), np.asarray(w, dtype=float)
+    y = conv_transpose2d(x[None, None], w[None, None], stride=stride, padding=padding,
+                         output_padding=output_padding, dilation=dilation)[0, 0]
+    stamps, (ph, pw), out = transposed_stamps(x.shape, w.shape, stride, padding, output_padding, dilation)
+    full = (out[0] + 2 * ph, out[1] + 2 * pw)
+    partial = np.zeros((len(stamps) + 1, *full))
+    for n, ((a, b), cells) in enumerate(stamps, start=1):
+        partial[n] = partial[n - 1]
+        for (row, col), k in zip(cells, w.ravel()):
+            if row < full[0] and col < full[1]:
+                partial[n, row, col] += x[a, b] * k
+    fig, (left, right) = plt.subplots(1, 2, figsize=(2.2 + 0.42 * (x.shape[1] + full[1]), 1.2 + 0.42 * max(full)),
+                                      layout="constrained", gridspec_kw={"width_ratios": [x.shape[1], full[1]]})
+    (sh, _), (dh, _) = _pair(stride), _pair(dilation)
+    fig.suptitle(f"conv_transpose2d as a scatter: kernel {w.shape[0]}×{w.shape[1]}, stride {sh}, padding {ph}, "
+                 f"dilation {dh}\ninput {x.shape[0]}×{x.shape[1]} → output {out[0]}×{out[1]}", fontsize=10)
+    _grid(left, x, "input", [[INPUT_COLOUR] * x.shape[1] for _ in range(x.shape[0])])
+    inside = np.zeros(full, bool)
+    inside[ph:ph + out[0], pw:pw + out[1]] = True
+    texts = _grid(right, np.zeros(full), "output (grey: cut by padding)",
+                  [[OUTPUT_COLOUR if inside[i, j] else PAD_COLOUR for j in range(full[1])] for i in range(full[0])])
+    source, stamp = _outline(left, WINDOW_COLOUR), [_outline(right, WINDOW_COLOUR) for _ in stamps[0][1]]
+
+    def update(frame):
+        (a, b), cells = stamps[frame]
+        _place(source, a, b)
+        for patch, (row, col) in zip(stamp, cells):
+            patch.set_visible(row < full[0] and col < full[1])
+            patch.set_xy((col - 0.5, row - 0.5))
+        for (i, j), text in texts.items():
+            text.set_text(f"{partial[frame + 1, i, j]:g}")
+        return [source, *stamp, *texts.values()]
+
+    return _animation(fig, update, len(stamps), interval)
+
+
+def animate_zero_insertion(x, w, stride=2, padding=0, output_padding=0, interval=600):
+    """The same transposed convolution as :func:`animate_conv_transpose2d`, the other way:
+    ``stride - 1`` zeros inserted between the input pixels, ``k - 1 - padding`` zeros around
+    (plus ``output_padding`` at the bottom and right), then a plain convolution with the
+    flipped kernel. The output equals ``cnnlib.conv_transpose2d``'s (no dilation here)."""
+    x, w = np.asarray(x, dtype=float), np.asarray(w, dtype=float)
+    (sh, sw), (ph, pw), (oph, opw), (kh, kw) = _pair(stride), _pair(padding), _pair(output_padding), w.shape
+    if ph > kh - 1 or pw > kw - 1:
+        raise ValueError(f"animate_zero_insertion: padding {padding} must be at most k - 1 = {kh - 1}")
+    inserted = np.zeros(((x.shape[0] - 1) * sh + 1, (x.shape[1] - 1) * sw + 1))
+    inserted[::sh, ::sw] = x
+    top, left = kh - 1 - ph, kw - 1 - pw
+    padded = np.pad(inserted, ((top, top + oph), (left, left + opw)))
+    is_pad = np.ones(padded.shape, bool)
+    is_pad[top:top + inserted.shape[0]:sh, left:left + inserted.shape[1]:sw] = False  # the real pixels
+    y = conv_transpose2d(x[None, None], w[None, None], stride=stride, padding=padding,
+                         output_padding=output_padding)[0, 0]
+    windows = conv_windows(padded.shape, w.shape)
+    title = (f"conv_transpose2d as zero insertion + convolution with the flipped kernel\n"
+             f"stride {sh}, padding {ph}: input {x.shape[0]}×{x.shape[1]} → output {y.shape[0]}×{y.shape[1]}")
+    return _sliding(padded, is_pad, windows, y, title, "output (= conv_transpose2d)", interval,
+                    input_title="input (grey: inserted zeros, padding)")
+
+
+def html(anim, default_mode="loop"):
+    """``anim`` as a JavaScript player with its frames embedded (plays offline, and on the site)."""
+    from IPython.display import HTML
+
+    return HTML(anim.to_jshtml(default_mode=default_mode))
+
+
+def explorer():
+    """Sliders for input size, kernel, stride, padding and dilation (ipywidgets) that redraw
+    the windows of the first, middle and last output and print the output size formula
+    with the numbers filled in. Without ipywidgets or a kernel, use the animations."""
+    import ipywidgets as widgets
+    import matplotlib.pyplot as plt
+
+    def draw(n=5, k=3, stride=1, padding=0, dilation=1):
+        span = dilation * (k - 1) + 1
+        if n + 2 * padding < span:
+            print(f"the kernel (span d(k - 1) + 1 = {span}) does not fit the padded input "
+                  f"(n + 2p = {n + 2 * padding}): no output")
+            return
+        out = conv_output_size(n, k, stride, padding, dilation)
+        print(f"out = floor((n + 2p - d(k - 1) - 1) / s) + 1 = floor(({n} + {2 * padding} - {dilation * (k - 1)} - 1)"
+              f" / {stride}) + 1 = {out}")
+        x = np.arange(1, n * n + 1, dtype=float).reshape(n, n) % 10
+        padded, is_pad = _padded(x, padding)
+        windows = conv_windows(x.shape, k, stride, padding, dilation)
+        picks = [windows[0], windows[len(windows) // 2], windows[-1]]
+        fig, axes = plt.subplots(1, 3, figsize=(3 + 0.9 * padded.shape[1], 0.4 * padded.shape[0] + 1.2),
+                                 layout="constrained")
+        for ax, ((r, q), cells) in zip(axes, picks):
+            colours = [[PAD_COLOUR if is_pad[i, j] else INPUT_COLOUR for j in range(padded.shape[1])]
+                       for i in range(padded.shape[0])]
+            _grid(ax, padded, f"output ({r}, {q}) of {out}×{out}", colours)
+            for row, col in cells:
+                _place(_outline(ax, WINDOW_COLOUR), row, col)
+        plt.show()
+
+    return widgets.interactive(draw, n=(1, 9), k=(1, 5), stride=(1, 3), padding=(0, 3), dilation=(1, 3))
