@@ -54,7 +54,7 @@ unit: $(STAMP)
 # results only from tests/oracle/golden.npz (make unit compares them with live PyTorch too);
 # without nbval's plugin, whose imports take seconds.
 LIB_TESTS := $(addprefix tests/,test_conv.py test_conv_strategies.py test_conv_errors.py test_convert.py test_data.py test_nn.py \
-  test_pool.py test_pool_errors.py test_saliency.py test_shapes.py test_testing.py test_train.py oracle)
+  test_pool.py test_pool_errors.py test_saliency.py test_shapes.py test_testing.py test_train.py test_animate.py test_plot.py oracle)
 test-lib: $(STAMP)
 	CNNLIB_TEST_NO_TORCH=1 $(BIN)/python -m pytest -p no:nbval $(LIB_TESTS)
 

@@ -17,9 +17,9 @@ import numpy as np
 
 from .conv import conv2d, conv_transpose2d
 from .pool import avg_pool2d, max_pool2d
-from .shapes import conv_output_size, conv_transpose_output_size
+from .shapes import conv_output_size, conv_transpose_output_size, receptive_field
 
-__all__ = ["conv_windows", "transposed_stamps", "animate_conv2d", "animate_pool2d",
+__all__ = ["conv_windows", "transposed_stamps", "receptive_field_masks", "animate_receptive_field", "animate_conv2d", "animate_pool2d",
            "animate_conv_transpose2d", "animate_zero_insertion", "html", "explorer"]
 
 PAD_COLOUR, INPUT_COLOUR, WINDOW_COLOUR, OUTPUT_COLOUR = "#e6e6e6", "#cfe3f7", "#1f77b4", "#ffd8a8"
@@ -246,6 +246,59 @@ def animate_zero_insertion(x, w, stride=2, padding=0, output_padding=0, interval
              f"stride {sh}, padding {ph}: input {x.shape[0]}×{x.shape[1]} → output {y.shape[0]}×{y.shape[1]}")
     return _sliding(padded, is_pad, windows, y, title, "output (= conv_transpose2d)", interval,
                     input_title="input (grey: inserted zeros, padding)")
+
+
+def receptive_field_masks(layers, size):
+    """Which input pixels the centre unit of each layer of a stack sees.
+
+    ``layers``: ``(kernel_size, stride)`` or ``(kernel_size, stride, dilation)`` tuples as
+    for :func:`cnnlib.receptive_field`, each layer padded by ``dilation*(k - 1)//2`` so that
+    the centre stays in the middle; ``size``: the input's side. Returns boolean masks
+    (L, size, size), found by following :func:`conv_windows` down the stack: their extent is
+    :func:`cnnlib.receptive_field` (where it fits in the input), and the holes a dilated
+    stack leaves show.
+    """
+    sizes, masks = [size], []
+    for k, s, *d in layers:
+        d = d[0] if d else 1
+        sizes.append(conv_output_size(sizes[-1], k, s, d * (k - 1) // 2, d))
+    for top in range(1, len(layers) + 1):
+        c = sizes[top] // 2
+        seen = {(c, c)}
+        for level in range(top, 0, -1):
+            k, s, *d = layers[level - 1]
+            d = d[0] if d else 1
+            p = d * (k - 1) // 2
+            windows = dict(conv_windows((sizes[level - 1],) * 2, k, s, p, d))
+            seen = {(row - p, col - p) for unit in seen for row, col in windows[unit]
+                    if 0 <= row - p < sizes[level - 1] and 0 <= col - p < sizes[level - 1]}
+        mask = np.zeros((size, size), bool)
+        mask[tuple(np.array(sorted(seen)).T)] = True
+        masks.append(mask)
+    return np.array(masks)
+
+
+def animate_receptive_field(layers, size=15, interval=900):
+    """The receptive field of one unit growing layer by layer through a stack (see
+    :func:`receptive_field_masks`), with the size :func:`cnnlib.receptive_field` gives."""
+    import matplotlib.pyplot as plt
+
+    masks = receptive_field_masks(layers, size)
+    sizes = receptive_field(layers, per_layer=True)
+    fig, ax = plt.subplots(figsize=(0.3 * size + 1.5, 0.3 * size + 1.4), layout="constrained")
+    colours = [[INPUT_COLOUR] * size for _ in range(size)]
+    _grid(ax, np.full((size, size), np.nan), "", colours)
+    image = ax.images[0]
+
+    def update(frame):
+        rgb = np.where(masks[frame][..., None], np.array([1.0, 0.6, 0.2]), np.array([0.81, 0.89, 0.97]))
+        image.set_data(rgb)
+        k, s, *d = layers[frame]
+        ax.set_title(f"layer {frame + 1} (kernel {k}, stride {s}, dilation {d[0] if d else 1}): "
+                     f"receptive field {sizes[frame]}×{sizes[frame]}", fontsize=9)
+        return [image]
+
+    return _animation(fig, update, len(layers), interval)
 
 
 def html(anim, default_mode="loop"):

@@ -44,6 +44,22 @@ def test_transposed_stamps_are_the_library_s(n, k, s, p, d):
     np.testing.assert_allclose(full[top:top + out[0], left:left + out[1]], y, atol=1e-12)
 
 
+@pytest.mark.parametrize("layers", [[(3, 1)] * 4, [(3, 1), (2, 2), (3, 1), (2, 2)], [(3, 1, 1), (3, 1, 2), (3, 1, 4)],
+                                    [(5, 2), (3, 1, 2)]])
+def test_receptive_field_masks_span_the_formula(layers):
+    masks = animate.receptive_field_masks(layers, 41)
+    for mask, size in zip(masks, cnnlib.receptive_field(layers, per_layer=True)):
+        rows, cols = np.nonzero(mask)
+        assert rows.max() - rows.min() + 1 == size == cols.max() - cols.min() + 1
+
+
+def test_a_gridded_dilated_stack_leaves_holes():
+    """Rates 2, 2, 2 (a common factor) see only every other pixel; 1, 2, 4 see them all."""
+    assert not animate.receptive_field_masks([(3, 1, 2)] * 3, 31)[-1][15, 16]
+    mask = animate.receptive_field_masks([(3, 1, 1), (3, 1, 2), (3, 1, 4)], 31)[-1]
+    assert mask[8:23, 8:23].all()
+
+
 CASES = {
     "conv": lambda: animate.animate_conv2d(np.arange(25).reshape(5, 5) % 4, np.ones((3, 3)), stride=2, padding=1),
     "dilated": lambda: animate.animate_conv2d(np.arange(36).reshape(6, 6) % 3, np.eye(3), dilation=2),
@@ -54,7 +70,8 @@ CASES = {
     "zero insertion": lambda: animate.animate_zero_insertion([[1, 2], [3, 4]], np.ones((3, 3)), stride=2, padding=1,
                                                             output_padding=1),
 }
-FRAMES = {"conv": 9, "dilated": 4, "max pool": 4, "avg pool overlapping": 4, "transposed": 4, "zero insertion": 16}
+CASES["receptive field"] = lambda: animate.animate_receptive_field([(3, 1), (3, 1), (2, 2), (3, 1)], 13)
+FRAMES = {"receptive field": 4, "conv": 9, "dilated": 4, "max pool": 4, "avg pool overlapping": 4, "transposed": 4, "zero insertion": 16}
 
 
 @pytest.mark.parametrize("name", CASES)
