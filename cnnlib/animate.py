@@ -19,7 +19,7 @@ from .conv import conv2d, conv_transpose2d
 from .pool import avg_pool2d, max_pool2d
 from .shapes import conv_output_size, conv_transpose_output_size, receptive_field
 
-__all__ = ["conv_windows", "transposed_stamps", "receptive_field_masks", "animate_receptive_field", "animate_conv2d", "animate_pool2d",
+__all__ = ["jshtml", "conv_windows", "transposed_stamps", "receptive_field_masks", "animate_receptive_field", "animate_conv2d", "animate_pool2d",
            "animate_conv_transpose2d", "animate_zero_insertion", "html", "explorer"]
 
 PAD_COLOUR, INPUT_COLOUR, WINDOW_COLOUR, OUTPUT_COLOUR = "#e6e6e6", "#cfe3f7", "#1f77b4", "#ffd8a8"
@@ -301,11 +301,29 @@ def animate_receptive_field(layers, size=15, interval=900):
     return _animation(fig, update, len(layers), interval)
 
 
+# matplotlib's player draws its buttons with Font Awesome, fetched from a CDN: plain symbols
+# instead, so that a page with an animation loads nothing from the network.
+_ICONS = {"fa-minus": "−", "fa-fast-backward": "⏮", "fa-step-backward": "◀|", "fa-play fa-flip-horizontal": "◀",
+          "fa-pause": "⏸", "fa-play": "▶", "fa-step-forward": "|▶", "fa-fast-forward": "⏭", "fa-plus": "+"}
+
+
+def jshtml(anim, default_mode="loop"):
+    """``anim`` as the HTML of a JavaScript player, its frames embedded as PNG images, nothing
+    fetched from the network."""
+    import re
+
+    page = anim.to_jshtml(default_mode=default_mode)
+    page = re.sub(r'<link rel="stylesheet"\s+href="https?://[^"]*font-awesome[^"]*">', "", page)
+    for icon, symbol in _ICONS.items():
+        page = page.replace(f'<i class="fa {icon}"></i>', symbol)
+    return page
+
+
 def html(anim, default_mode="loop"):
-    """``anim`` as a JavaScript player with its frames embedded (plays offline, and on the site)."""
+    """``anim`` as a player for a notebook (plays offline, and on the site): :func:`jshtml`."""
     from IPython.display import HTML
 
-    return HTML(anim.to_jshtml(default_mode=default_mode))
+    return HTML(jshtml(anim, default_mode))
 
 
 def explorer():

@@ -77,8 +77,9 @@ FRAMES = {"receptive field": 4, "conv": 9, "dilated": 4, "max pool": 4, "avg poo
 @pytest.mark.parametrize("name", CASES)
 def test_animations_have_one_frame_per_window_and_stay_small(name):
     anim = CASES[name]()
-    page = anim.to_jshtml()
+    page = animate.jshtml(anim)
     assert len(list(anim.new_frame_seq())) == FRAMES[name]
+    assert "http" not in page and '<i class="fa' not in page, "the player must load nothing from the network"
     assert page.count("data:image/png;base64") == FRAMES[name]
     assert len(page) < 600_000, f"{len(page):,} bytes of HTML"
 
