@@ -14,6 +14,7 @@ from pathlib import Path
 from nbgrader.api import Gradebook, MissingEntry
 from nbgrader.plugins import ExportPlugin
 
+from .gradebook import db_url
 from .status import FAILED, GRADED, MANUAL, MISSING, read_status
 
 COLUMNS = ["assignment", "duedate", "timestamp", "student_id", "last_name", "first_name", "email",
@@ -60,9 +61,10 @@ def write_rows(rows: list[dict], dest: Path) -> None:
         writer.writerows(rows)
 
 
-def export_csv(root: Path, dest: Path) -> list[dict]:
-    """Write ``dest`` from the gradebook of the course directory ``root``; return the rows."""
-    with Gradebook(f"sqlite:///{Path(root) / 'gradebook.db'}") as gb:
+def export_csv(root: Path, dest: Path, db: str | None = None) -> list[dict]:
+    """Write ``dest`` from the gradebook of the course directory ``root`` (or the database
+    ``db``, see ``course/gradebook.py``); return the rows."""
+    with Gradebook(db_url(root, db)) as gb:
         rows = grade_rows(gb, Path(root))
     write_rows(rows, dest)
     return rows

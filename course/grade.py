@@ -5,6 +5,15 @@
     python -m course.grade --student ada --force   # grade again even if unchanged
     python -m course.grade --jobs 4                # submissions graded 4 at a time
     python -m course.grade --no-sandbox            # where bubblewrap cannot run (see README)
+    python -m course.grade --db postgresql+psycopg://grader:PW@host/cnn   # or $CNN_COURSE_DB
+    python -m course.grade --worker                # one of several graders on one gradebook
+
+The gradebook is ``<course>/gradebook.db`` (SQLite) unless ``--db`` or ``CNN_COURSE_DB``
+names another database (``course/gradebook.py``); its password is never printed.
+With ``--worker``, any number of such processes, on machines that share the course
+folder and the database, grade the class together: each claims the next ungraded
+submission in the database, so that none is graded twice and none is missed, and a
+claim whose worker died is taken over after ``--claim-timeout`` seconds.
 
 For every submission in nbgrader's layout ``submitted/<student>/<assignment>/``:
 
@@ -41,6 +50,7 @@ from pathlib import Path
 from . import ROOT
 from .build import assignments
 from .export import export_csv
+from .gradebook import Claims, Heartbeat, db_url, masked, worker_name
 from .grading import BLAS_THREAD_VARIABLES
 from .sandbox import INSTALL_HINT, unavailable
 from .staging import RELEASE, STAGE, Submission, fingerprint, last_line, prepare
@@ -52,12 +62,13 @@ __all__ = ["grade", "main", "NoSandbox", "sandbox_note", "fingerprint", "summary
 # --------------------------------------------------------------------------- nbgrader in-process
 
 def load_config(root: Path, timeout: int | None = None, notebook_timeout: int | None = None,
-                sandbox: bool = True):
+                sandbox: bool = True, db: str | None = None):
     """The course's ``nbgrader_config.py``, pointed at ``root`` and the staging folders."""
     from traitlets.config.loader import PyFileConfigLoader
 
     config = PyFileConfigLoader("nbgrader_config.py", path=str(root)).load_config()
     config.CourseDirectory.root = str(root)
+    config.CourseDirectory.db_url = db_url(root, db)
     config.CourseDirectory.submitted_directory = STAGE
     config.CourseDirectory.release_directory = RELEASE
     config.NbGraderAPI.log_level = "WARN"
@@ -141,12 +152,19 @@ def sandbox_note(sandbox: bool) -> str:
 
 def grade(root: Path, names: list[str] | None = None, students: list[str] | None = None,
           force: bool = False, jobs: int = 0, timeout: int | None = None,
-          notebook_timeout: int | None = None, out=sys.stdout, sandbox: bool = True) -> list[dict]:
+          notebook_timeout: int | None = None, out=sys.stdout, sandbox: bool = True,
+          db: str | None = None, worker: bool = False, claim_timeout: float = 120) -> list[dict]:
     """Grade every new or changed submission; return the records of the ones graded now.
 
     ``sandbox=False`` runs the kernels without a sandbox (see :func:`sandbox_note`).
+    ``db``: the gradebook's URL (see ``course/gradebook.py``). ``worker=True``: grade,
+    one at a time, the submissions this process claims in the database, beside any
+    number of other workers (``jobs`` does not apply).
     """
     root = Path(root).resolve()
+    url = db_url(root, db)
+    if worker and force:
+        raise ValueError("--force cannot be combined with --worker: remove grading.json files to grade again")
     unsandboxed = sandbox_note(sandbox)
     if unsandboxed:
         print(f"WARNING: {unsandboxed}. Every grade of this run says so.", file=out, flush=True)
@@ -160,25 +178,28 @@ def grade(root: Path, names: list[str] | None = None, students: list[str] | None
         sub.fingerprint = fingerprint(sub.folder(root))
     subs = [s for s in subs if force or not _up_to_date(root, s)]
     todo = sorted({s.assignment for s in subs})
-    print(f"{len(subs)} submission(s) to grade" + (f" in {', '.join(todo)}" if todo else ""), file=out, flush=True)
+    print(f"{len(subs)} submission(s) to grade" + (f" in {', '.join(todo)}" if todo else "")
+          + f" (gradebook {masked(url)})", file=out, flush=True)
     if not subs:
         return []
-    config = load_config(root, timeout, notebook_timeout, sandbox=not unsandboxed)
+    config = load_config(root, timeout, notebook_timeout, sandbox=not unsandboxed, db=url)
     _quiet()
     # nbgrader starts alembic by name to create the gradebook: this interpreter's bin first.
     os.environ["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])
+    if worker:
+        return _work(root, subs, config, url, claim_timeout, unsandboxed, out)
     api = make_api(config)
     notebooks = {}
     for name in todo:
         result = api.generate_assignment(name, force=True, create=True)
         if not result["success"]:
             raise RuntimeError(f"nbgrader generate_assignment {name} failed:\n{result.get('log', '')}{result.get('error')}")
-        notebooks[name] = sorted(p.stem for p in (root / "source" / name).glob("*.ipynb"))
+        notebooks[name] = _source_notebooks(root, name)
     for sub in subs:
         if unsandboxed:
             sub.notes.append(unsandboxed)
         prepare(root, sub, notebooks[sub.assignment])
-    _add_students(root, {s.student for s in subs})
+    _add_students(url, {s.student for s in subs})
     jobs = jobs or min(len(subs), os.cpu_count() or 1)
     records = []
     threads = max(1, (os.cpu_count() or 1) // jobs) if jobs > 1 else 0
@@ -190,30 +211,86 @@ def grade(root: Path, names: list[str] | None = None, students: list[str] | None
                 result = future.result()
             except Exception as err:  # noqa: BLE001 - a worker that died fails one submission
                 result = {"success": False, "error": f"the grading process failed: {err!r}", "seconds": 0}
-            if not result["success"]:
-                sub.notes.insert(0, "nbgrader could not grade it: " + last_line(result.get("error", ""))
-                                 + " (the next run of the grader tries again)")
-                sub.failed = sub.retry = True
-                # Grade the blank notebook in its place: a score of 0 and feedback that says why.
-                prepare(root, sub, notebooks[sub.assignment])
-                _init_worker(config)
-                result["seconds"] += _grade_in_worker(sub.assignment, sub.student)["seconds"]
-            if result.get("feedback_error"):
-                sub.notes.append("no feedback could be made: " + result["feedback_error"])
-            record = outcome(root, sub, notebooks[sub.assignment])
-            record.update(fingerprint=sub.fingerprint, seconds=round(result["seconds"], 2), retry=sub.retry)
-            write_status(root, sub, record)
+            record = _finish(root, sub, result, notebooks[sub.assignment], config, url)
             records.append(record)
             print(progress_line(done, len(subs), record), file=out, flush=True)
     return records
 
 
-def _add_students(root: Path, students: set[str]) -> None:
+def _finish(root: Path, sub: Submission, result: dict, notebooks: list[str], config, url: str) -> dict:
+    """The record of one graded submission, written to its grading.json."""
+    if not result["success"]:
+        sub.notes.insert(0, "nbgrader could not grade it: " + last_line(result.get("error", ""))
+                         + " (the next run of the grader tries again)")
+        sub.failed = sub.retry = True
+        # Grade the blank notebook in its place: a score of 0 and feedback that says why.
+        prepare(root, sub, notebooks)
+        _init_worker(config)
+        result["seconds"] += _grade_in_worker(sub.assignment, sub.student)["seconds"]
+    if result.get("feedback_error"):
+        sub.notes.append("no feedback could be made: " + result["feedback_error"])
+    record = outcome(root, sub, notebooks, url)
+    record.update(fingerprint=sub.fingerprint, seconds=round(result["seconds"], 2), retry=sub.retry)
+    write_status(root, sub, record)
+    return record
+
+
+def _source_notebooks(root: Path, name: str) -> list[str]:
+    return sorted(p.stem for p in (root / "source" / name).glob("*.ipynb"))
+
+
+def _work(root: Path, subs: list[Submission], config, url: str, claim_timeout: float,
+          unsandboxed: str, out) -> list[dict]:
+    """One of several graders: claim, grade and finish submissions until none is left."""
+    claims = Claims(url, claim_timeout)
+    me = worker_name()
+    started = claims.now()
+    # One worker at a time (re)makes an assignment whose source changed, and adds the students.
+    with claims.setup_lock() as conn:
+        for name in sorted({s.assignment for s in subs}):
+            source = fingerprint(root / "source" / name)
+            if claims.prepared_source(conn, name) != source or not (root / RELEASE / name).is_dir():
+                result = make_api(config).generate_assignment(name, force=True, create=True)
+                if not result["success"]:
+                    raise RuntimeError(f"nbgrader generate_assignment {name} failed:\n"
+                                       f"{result.get('log', '')}{result.get('error')}")
+                claims.set_prepared(conn, name, source)
+        _add_students(url, {s.student for s in subs})
+    claims.enqueue([(s.assignment, s.student, s.fingerprint) for s in subs], started)
+    mine = {(s.assignment, s.student, s.fingerprint): s for s in subs}
+    _init_worker(config)
+    records = []
+    print(f"worker {me} on gradebook {masked(url)}", file=out, flush=True)
+    while (key := claims.claim(me)) is not None:
+        if key == "wait":  # the rest is being graded; take over any claim whose worker dies
+            time.sleep(min(5.0, claim_timeout / 4))
+            continue
+        assignment, student, print_ = key
+        sub = mine.get(key) or Submission(student, assignment, fingerprint=print_)
+        sub.notes, sub.failed, sub.retry = [], False, False
+        notebooks = _source_notebooks(root, assignment)
+        with Heartbeat(claims, me, key):
+            if unsandboxed:
+                sub.notes.append(unsandboxed)
+            prepare(root, sub, notebooks)
+            try:
+                result = _grade_in_worker(assignment, student)
+            except Exception as err:  # noqa: BLE001 - one submission fails, the worker goes on
+                result = {"success": False, "error": f"the grading process failed: {err!r}", "seconds": 0}
+            record = _finish(root, sub, result, notebooks, config, url)
+        claims.done(me, key)
+        records.append(record)
+        print(progress_line(len(records), len(records), record), file=out, flush=True)
+    claims.dispose()
+    return records
+
+
+def _add_students(url: str, students: set[str]) -> None:
     """Put the students in the gradebook before the workers start: nbgrader's
     find-then-insert would race when two workers grade one student's notebooks."""
     from nbgrader.api import Gradebook
 
-    with Gradebook(f"sqlite:///{root / 'gradebook.db'}") as gb:
+    with Gradebook(url) as gb:
         for student in sorted(students):
             gb.update_or_create_student(student)
 
@@ -233,6 +310,12 @@ def main(argv=None) -> int:
     parser.add_argument("--notebook-timeout", type=int, help="seconds per notebook (default: nbgrader_config.py)")
     parser.add_argument("--root", type=Path, default=ROOT, help="the course directory")
     parser.add_argument("--csv", default="grades.csv", help="where to export the grades")
+    parser.add_argument("--db", help=f"the gradebook's database URL (default: ${'{'}CNN_COURSE_DB{'}'} or "
+                        "sqlite:///<root>/gradebook.db)")
+    parser.add_argument("--worker", action="store_true",
+                        help="one of several graders sharing the course folder and the database")
+    parser.add_argument("--claim-timeout", type=float, default=120,
+                        help="seconds without a heartbeat after which a worker's claim is taken over")
     parser.add_argument("--no-sandbox", dest="sandbox", action="store_false",
                         help="run student code with your own rights where bubblewrap cannot run (unsafe)")
     args = parser.parse_args(argv)
@@ -241,13 +324,17 @@ def main(argv=None) -> int:
               "submitted/<student>/<assignment>/<assignment>.ipynb, or run `make example-class` "
               "for a class of example students.", file=sys.stderr)
         return 1
+    # The URL (and its password) goes to the grader's code only, not to the kernels it starts.
+    args.db = db_url(args.root, args.db)
+    os.environ.pop("CNN_COURSE_DB", None)
     try:
         grade(args.root, args.assignments, args.student, args.force, args.jobs, args.timeout,
-              args.notebook_timeout, sandbox=args.sandbox)
-    except NoSandbox as err:
+              args.notebook_timeout, sandbox=args.sandbox, db=args.db, worker=args.worker,
+              claim_timeout=args.claim_timeout)
+    except (NoSandbox, ValueError) as err:
         print(err, file=sys.stderr)
         return 2
-    rows = export_csv(args.root, args.root / args.csv)
+    rows = export_csv(args.root, args.root / args.csv, args.db)
     print(f"\nwrote {args.csv} and feedback/<student>/<assignment>/*.html\n")
     print(summary(rows))
     return 0

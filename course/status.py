@@ -11,6 +11,7 @@ from pathlib import Path
 
 import nbformat
 
+from .gradebook import db_url
 from .staging import Submission
 
 STATUS_FILE = "grading.json"
@@ -28,7 +29,7 @@ def _cell_label(cell) -> str:
     return gid or cell.source.strip().split("\n")[0][:40]
 
 
-def outcome(root: Path, sub: Submission, notebooks: list[str]) -> dict:
+def outcome(root: Path, sub: Submission, notebooks: list[str], db: str | None = None) -> dict:
     """Score, status and reasons of a graded submission, from the gradebook and its notebooks."""
     from nbgrader.api import Gradebook, MissingEntry
 
@@ -50,7 +51,7 @@ def outcome(root: Path, sub: Submission, notebooks: list[str]) -> dict:
                 elif out.ename == "AssertionError" and out.evalue.startswith("this notebook replaced"):
                     reasons.append(f"{out.evalue.split(':')[0]}: its test cells score 0")
     reasons = list(dict.fromkeys(reasons))  # the same reason once
-    with Gradebook(f"sqlite:///{root / 'gradebook.db'}") as gb:
+    with Gradebook(db_url(root, db)) as gb:
         try:
             s = gb.find_submission(sub.assignment, sub.student)
             score, max_score, manual = s.score, s.max_score, s.needs_manual_grade
