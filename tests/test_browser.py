@@ -149,10 +149,39 @@ def _expected(name: str) -> dict:
         nav["prev"] = f"../{paths[i - 1].parent.name}/index.html"
     if i + 1 < len(paths):
         nav["next"] = f"../{paths[i + 1].parent.name}/index.html"
+    outputs = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs]
     return {"math": any("$" in c.source for c in nb.cells if c.cell_type == "markdown"),
-            "figures": sum(1 for c in nb.cells if c.cell_type == "code" for o in c.outputs
-                           if "image/png" in o.get("data", {})),
+            "figures": sum("image/png" in o.get("data", {}) for o in outputs)
+                       + sum(ANIMATION in o.get("data", {}).get("text/html", "") for o in outputs),
             "nav": nav}
+
+
+ANIMATION = '<img id="_anim_img'  # matplotlib's JavaScript player (cnnlib.animate.html)
+
+
+def _pages_with_animations():
+    return [p.parent.name for p in site.notebooks()
+            if any(ANIMATION in o.get("data", {}).get("text/html", "")
+                   for c in nbformat.read(p, as_version=4).cells if c.cell_type == "code" for o in c.outputs)]
+
+
+def test_site_animations_play_offline(browser, site_url):
+    """Every page with an animation: Play changes the frame shown, and nothing is fetched
+    from the network (matplotlib's player would load Font Awesome from a CDN)."""
+    names = _pages_with_animations()
+    assert names, "no page of the site has an animation (cnnlib.animate)"
+    for name in names:
+        page, problems = open_page(browser, urljoin(site_url, f"{name}/index.html"))
+        try:
+            image = page.locator('img[id^="_anim_img"]').first
+            image.scroll_into_view_if_needed()
+            first = image.get_attribute("src")
+            page.locator('button[title="Play"]').first.click()
+            page.wait_for_function("src => document.querySelector('img[id^=\"_anim_img\"]').src !== src",
+                                   arg=first, timeout=10_000)
+            assert not problems, f"{name}: " + "\n".join(problems)
+        finally:
+            page.close()
 
 
 @pytest.mark.parametrize("name", PAGES)
