@@ -246,15 +246,15 @@ def _work(root: Path, subs: list[Submission], config, url: str, claim_timeout: f
     me = worker_name()
     started = claims.now()
     # One worker at a time (re)makes an assignment whose source changed, and adds the students.
-    with claims.setup_lock() as conn:
+    with claims.setup_lock():
         for name in sorted({s.assignment for s in subs}):
             source = fingerprint(root / "source" / name)
-            if claims.prepared_source(conn, name) != source or not (root / RELEASE / name).is_dir():
+            if claims.prepared_source(name) != source or not (root / RELEASE / name).is_dir():
                 result = make_api(config).generate_assignment(name, force=True, create=True)
                 if not result["success"]:
                     raise RuntimeError(f"nbgrader generate_assignment {name} failed:\n"
                                        f"{result.get('log', '')}{result.get('error')}")
-                claims.set_prepared(conn, name, source)
+                claims.set_prepared(name, source)
         _add_students(url, {s.student for s in subs})
     claims.enqueue([(s.assignment, s.student, s.fingerprint) for s in subs], started)
     mine = {(s.assignment, s.student, s.fingerprint): s for s in subs}

@@ -74,6 +74,16 @@ class Claims:
                                         connect_args={"timeout": 60})
         else:
             self.engine = create_engine(url, pool_pre_ping=True)
+        for attempt in range(5):  # two workers creating the tables at once: one fails, tries again
+            try:
+                self._create_tables()
+                break
+            except Exception:  # noqa: BLE001
+                if attempt == 4:
+                    raise
+                time.sleep(0.5 + attempt)
+
+    def _create_tables(self) -> None:
         with self.transaction() as conn:
             conn.exec_driver_sql(
                 f"CREATE TABLE IF NOT EXISTS {CLAIMS} (assignment VARCHAR(128) NOT NULL, "
@@ -114,24 +124,43 @@ class Claims:
 
     @contextmanager
     def setup_lock(self):
-        """One worker at a time prepares assignments and students (a lock held for the transaction)."""
+        """One worker at a time prepares assignments and students: a PostgreSQL advisory
+        lock, or a lock file beside the SQLite file (a SQLite write lock would block the
+        gradebook's own writes)."""
+        if self.sqlite:
+            import fcntl
+            from sqlalchemy.engine import make_url
+
+            with open(f"{make_url(self.url).database}.setup-lock", "w") as fh:
+                fcntl.flock(fh, fcntl.LOCK_EX)
+                try:
+                    yield
+                finally:
+                    fcntl.flock(fh, fcntl.LOCK_UN)
+        else:
+            with self.engine.connect() as conn:
+                conn.exec_driver_sql("SELECT pg_advisory_lock(2222022)")
+                conn.commit()
+                try:
+                    yield
+                finally:
+                    conn.exec_driver_sql("SELECT pg_advisory_unlock(2222022)")
+                    conn.commit()
+
+    def prepared_source(self, assignment: str) -> str | None:
+        from sqlalchemy import text
+
         with self.transaction() as conn:
-            if not self.sqlite:
-                conn.exec_driver_sql("LOCK TABLE %s IN EXCLUSIVE MODE" % SETUP)
-            yield conn
+            return conn.execute(text(f"SELECT source FROM {SETUP} WHERE assignment = :a"),
+                                {"a": assignment}).scalar()
 
-    def prepared_source(self, conn, assignment: str) -> str | None:
+    def set_prepared(self, assignment: str, source: str) -> None:
         from sqlalchemy import text
 
-        return conn.execute(text(f"SELECT source FROM {SETUP} WHERE assignment = :a"),
-                            {"a": assignment}).scalar()
-
-    def set_prepared(self, conn, assignment: str, source: str) -> None:
-        from sqlalchemy import text
-
-        conn.execute(text(f"DELETE FROM {SETUP} WHERE assignment = :a"), {"a": assignment})
-        conn.execute(text(f"INSERT INTO {SETUP} (assignment, source) VALUES (:a, :s)"),
-                     {"a": assignment, "s": source})
+        with self.transaction() as conn:
+            conn.execute(text(f"DELETE FROM {SETUP} WHERE assignment = :a"), {"a": assignment})
+            conn.execute(text(f"INSERT INTO {SETUP} (assignment, source) VALUES (:a, :s)"),
+                         {"a": assignment, "s": source})
 
     def enqueue(self, todo: list[tuple[str, str, str]], started: float) -> None:
         """Add this worker's to-do list ((assignment, student, fingerprint) triples).

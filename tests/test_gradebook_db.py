@@ -182,8 +182,7 @@ def _descendants(pid):
 
 def test_three_workers_one_killed_give_the_one_process_grades(server, tmp_path):
     alone = _course(tmp_path / "alone", bad=True)
-    shared = tmp_path / "shared"
-    shutil.copytree(alone, shared)
+    shared = _course(tmp_path / "shared", bad=True)  # its own: the symlink attacks point into the course
     expected, _ = _grade_once(alone, server.create("one_process"))
     url = server.create("three_workers")
     cmd = [sys.executable, "-m", "course.grade", "--root", str(shared), "--worker", "--timeout", str(CELL_TIMEOUT),
