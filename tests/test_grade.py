@@ -37,13 +37,13 @@ ASSIGNMENT = assignments()[0]
 
 
 def _cell_timeout():
-    """The per-cell limit of these runs: 5 s, or more where the machine is so busy that a
+    """The per-cell limit of these runs: 10 s, or more where the machine is so busy that a
     fresh interpreter's imports of the setup cell (NumPy, matplotlib, cnnlib) take over a
     second. A right answer must never time out because other work shares the cores; the
     loops and sleeps of the broken submissions are stopped at this limit all the same."""
     start = time.perf_counter()
     subprocess.run([sys.executable, "-c", "import numpy, matplotlib.pyplot, cnnlib"], check=True)
-    return max(5, math.ceil(6 * (time.perf_counter() - start)))
+    return max(10, math.ceil(8 * (time.perf_counter() - start)))
 
 
 CELL_TIMEOUT = _cell_timeout()
