@@ -80,3 +80,19 @@ def test_hidden_tests_say_what_they_forbid(source):
             assert re.search(r"#.*(Forbidden:|Nothing to forbid|Nothing forbidden)", hidden), (
                 f"{name}/{_nbgrader(cell)['grade_id']}: say in the hidden tests what they forbid and why "
                 "('# Forbidden: ...') or why nothing is ('# Nothing to forbid: ...')")
+
+
+def test_open_questions_with_answers_for_self_study_readers(source):
+    """Each notebook ends with open questions; their answers (a markdown cell tagged "answers")
+    are in solutions/ and not in the student version."""
+    name, nb = source
+    text = "\n".join(c.source for c in nb.cells if c.cell_type == "markdown")
+    assert "## Open questions" in text, f"{name}: end with '## Open questions' (2-4 ungraded questions)"
+    answers = [c for c in nb.cells if "answers" in c.metadata.get("tags", [])]
+    assert answers and all(c.cell_type == "markdown" for c in answers), (
+        f"{name}: the answers go into a markdown cell tagged 'answers'")
+    student = nbformat.read(ROOT / "notebooks" / name / f"{name}.ipynb", as_version=4)
+    solution = nbformat.read(ROOT / "solutions" / name / f"{name}.ipynb", as_version=4)
+    for cell in answers:
+        assert all(c.source != cell.source for c in student.cells), f"{name}: an answer is in the student version"
+        assert any(c.source == cell.source for c in solution.cells), f"{name}: an answer is missing from solutions/"
