@@ -4,17 +4,15 @@ source/NN_topic/NN_topic.ipynb  -> the only notebooks edited by hand
 notebooks/NN_topic/             -> student versions (`make notebooks`)
 submitted/<student>/NN_topic/   -> submissions to grade (`make grade`, see course/grade.py)
 """
-import sys
+import os
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+import nbgrader
+from nbconvert.preprocessors import CoalesceStreamsPreprocessor, TagRemovePreprocessor
+from nbgrader.converters import Autograde, GenerateAssignment, GenerateFeedback
+from nbgrader.preprocessors import DeduplicateIds, Execute, GetGrades, IncludeHeaderFooter, LimitOutput
 
-import nbgrader  # noqa: E402
-from nbconvert.preprocessors import CoalesceStreamsPreprocessor, TagRemovePreprocessor  # noqa: E402
-from nbgrader.converters import Autograde, GenerateAssignment, GenerateFeedback  # noqa: E402
-from nbgrader.preprocessors import DeduplicateIds, Execute, GetGrades, IncludeHeaderFooter, LimitOutput  # noqa: E402
-
-from course.autograding import (  # noqa: E402
+from course.autograding import (
     GradingExecute,
     InjectIntegrityChecks,
     LimitOutputSize,
@@ -22,9 +20,9 @@ from course.autograding import (  # noqa: E402
     WarningsCostNothing,
     use_course_validator,
 )
-from course.export import StatusCsvExportPlugin  # noqa: E402
-from course.feedback import HideHiddenTests, ShortenTracebacks  # noqa: E402
-from course.nbgrader_fixes import DeduplicateIdsFixed  # noqa: E402
+from course.export import StatusCsvExportPlugin
+from course.feedback import HideHiddenTests, ShortenTracebacks
+from course.nbgrader_fixes import DeduplicateIdsFixed
 
 c = get_config()  # noqa: F821
 
@@ -41,6 +39,10 @@ def nbgrader_list(converter, trait, replace):
 
 
 c.CourseDirectory.course_id = "cnn-course"
+# The gradebook: SQLite in the course folder, or the database that `make grade --db` /
+# $CNN_COURSE_DB names (a PostgreSQL server shared by several graders, see the README).
+if os.environ.get("CNN_COURSE_DB"):
+    c.CourseDirectory.db_url = os.environ["CNN_COURSE_DB"]
 c.CourseDirectory.release_directory = "notebooks"
 # What an exercise holds in the student version; the check cell below it shows this message.
 c.ClearSolutions.code_stub = {

@@ -25,13 +25,11 @@ import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from course import ROOT  # noqa: E402
-from course.build import assignments  # noqa: E402
-from course.example_class import notebooks, write_submission  # noqa: E402
-from course.grade import grade  # noqa: E402
-from course.sandbox import unavailable  # noqa: E402
+from course import ROOT
+from course.build import assignments
+from course.example_class import notebooks, write_submission
+from course.grade import grade
+from course.sandbox import unavailable
 
 
 def kernel_seconds(folder: Path, sandbox: bool) -> float:

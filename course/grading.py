@@ -10,6 +10,7 @@ import nbformat
 from nbgrader.api import Gradebook
 
 from .build import clean_source
+from .gradebook import db_url
 
 
 def grade_id(cell) -> str | None:
@@ -58,6 +59,6 @@ def nbgrader(root: Path, *args: str, threads: int = 0) -> subprocess.CompletedPr
 
 def cell_scores(root: Path, assignment: str, student: str) -> dict[str, tuple[float | None, float]]:
     """``{grade_id: (auto_score, max_score)}`` of one autograded notebook (the one named like the assignment)."""
-    with Gradebook(f"sqlite:///{root / 'gradebook.db'}") as gb:
+    with Gradebook(db_url(root)) as gb:
         sub = gb.find_submission_notebook(assignment, assignment, student)
         return {g.name: (g.auto_score, g.max_score) for g in sub.grades}
