@@ -220,7 +220,9 @@ class WarningsCostNothing(NbGraderPreprocessor):
 
 
 class LimitOutputSize(NbGraderPreprocessor):
-    """Cut every output longer than ``max_chars`` characters (a 50 MB line included)."""
+    """Cut every text output longer than ``max_chars`` characters (a 50 MB line included), and
+    leave out larger rich outputs whole: an image, or HTML (an animation's player) cut in the
+    middle would leave an unclosed tag that swallows the rest of the feedback page."""
 
     max_chars = Integer(100_000, help="Largest text or data output kept, in characters.").tag(config=True)
 
@@ -236,9 +238,9 @@ class LimitOutputSize(NbGraderPreprocessor):
             if "text" in output:
                 output.text = self._cut(output.text)
             if "data" in output:
-                kept = {mime: self._cut(value) if mime.startswith("text/") else value
+                kept = {mime: self._cut(value) if mime == "text/plain" else value
                         for mime, value in output.data.items()
-                        if mime.startswith("text/") or len(str(value)) <= self.max_chars}
+                        if mime == "text/plain" or len(str(value)) <= self.max_chars}
                 output.data = kept or {"text/plain": "... output removed: larger than the grader keeps ..."}
         return cell, resources
 

@@ -41,14 +41,16 @@ def test_memory_limit_raises_memory_error_in_the_cell(tmp_path):
     assert nb.cells[1].outputs[0].text == "still alive\n"
 
 
-def test_limit_output_size_cuts_long_text_and_drops_big_images():
+def test_limit_output_size_cuts_long_text_and_drops_big_images_and_html():
     cell = new_code_cell("", outputs=[
         new_output("stream", name="stdout", text="x" * 1000),
         new_output("display_data", data={"text/plain": "<Figure>", "image/png": "A" * 1000}),
+        new_output("display_data", data={"text/plain": "<HTML object>", "text/html": "<div><img src='" + "A" * 1000}),
     ])
     LimitOutputSize(max_chars=100).preprocess_cell(cell, {}, 0)
     assert len(cell.outputs[0].text) < 200 and "1,000 characters in all" in cell.outputs[0].text
     assert cell.outputs[1].data == {"text/plain": "<Figure>"}
+    assert cell.outputs[2].data == {"text/plain": "<HTML object>"}, "HTML cut mid-tag would break the page"
 
 
 def test_hidden_tests_printed_by_a_later_cell_are_cut_from_the_feedback():
