@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ._checks import as_pair
 from .conv import conv2d, conv_transpose2d
 from .pool import avg_pool2d, max_pool2d
 from .shapes import conv_output_size, conv_transpose_output_size, receptive_field
@@ -25,10 +26,6 @@ __all__ = ["jshtml", "conv_windows", "transposed_stamps", "receptive_field_masks
 PAD_COLOUR, INPUT_COLOUR, WINDOW_COLOUR, OUTPUT_COLOUR = "#e6e6e6", "#cfe3f7", "#1f77b4", "#ffd8a8"
 
 
-def _pair(v):
-    return (int(v), int(v)) if np.isscalar(v) else tuple(int(a) for a in v)
-
-
 def conv_windows(in_size, kernel_size, stride=1, padding=0, dilation=1):
     """The windows of a convolution (or pooling) in the order its outputs are computed.
 
@@ -36,7 +33,8 @@ def conv_windows(in_size, kernel_size, stride=1, padding=0, dilation=1):
     of the *padded* input its kernel taps read, ``(r*s + i*d, q*s + j*d)``. There are
     ``H_out * W_out`` windows, with ``H_out = conv_output_size(H, k, s, p, d)``.
     """
-    (h, w), (kh, kw), (sh, sw), (ph, pw), (dh, dw) = map(_pair, (in_size, kernel_size, stride, padding, dilation))
+    (h, w), (kh, kw), (sh, sw), (ph, pw), (dh, dw) = (as_pair(v, name) for v, name in zip(
+        (in_size, kernel_size, stride, padding, dilation), ("in_size", "kernel_size", "stride", "padding", "dilation")))
     oh, ow = conv_output_size(h, kh, sh, ph, dh), conv_output_size(w, kw, sw, pw, dw)
     return [((r, q), [(r * sh + i * dh, q * sw + j * dw) for i in range(kh) for j in range(kw)])
             for r in range(oh) for q in range(ow)]
@@ -51,8 +49,9 @@ def transposed_stamps(in_size, kernel_size, stride=1, padding=0, output_padding=
     uncropped output, and ``out_size`` the output size of
     :func:`cnnlib.conv_transpose_output_size`.
     """
-    (h, w), (kh, kw), (sh, sw), (ph, pw), (oph, opw), (dh, dw) = map(
-        _pair, (in_size, kernel_size, stride, padding, output_padding, dilation))
+    (h, w), (kh, kw), (sh, sw), (ph, pw), (oph, opw), (dh, dw) = (as_pair(v, name) for v, name in zip(
+        (in_size, kernel_size, stride, padding, output_padding, dilation),
+        ("in_size", "kernel_size", "stride", "padding", "output_padding", "dilation")))
     out = (conv_transpose_output_size(h, kh, sh, ph, oph, dh), conv_transpose_output_size(w, kw, sw, pw, opw, dw))
     stamps = [((a, b), [(a * sh + i * dh, b * sw + j * dw) for i in range(kh) for j in range(kw)])
               for a in range(h) for b in range(w)]
@@ -137,7 +136,7 @@ def _sliding(padded, is_pad, windows, values, title, out_title, interval, fmt="{
 
 
 def _padded(x, padding, value=0):
-    (ph, pw) = _pair(padding)
+    (ph, pw) = as_pair(padding, "padding")
     padded = np.pad(np.asarray(x, dtype=float), ((ph, ph), (pw, pw)), constant_values=value)
     is_pad = np.ones(padded.shape, bool)
     is_pad[ph:ph + x.shape[0], pw:pw + x.shape[1]] = False
@@ -155,7 +154,8 @@ def animate_conv2d(x, w, stride=1, padding=0, dilation=1, interval=600):
     y = conv2d(x[None, None], w[None, None], stride=stride, padding=padding, dilation=dilation)[0, 0]
     padded, is_pad = _padded(x, padding)
     windows = conv_windows(x.shape, w.shape, stride, padding, dilation)
-    (sh, sw), (ph, pw), (dh, dw) = _pair(stride), _pair(padding), _pair(dilation)
+    (sh, _), (ph, _), (dh, _) = (as_pair(stride, "stride"), as_pair(padding, "padding"),
+                                 as_pair(dilation, "dilation"))
     title = (f"conv2d: kernel {w.shape[0]}×{w.shape[1]}, stride {sh}, padding {ph}, dilation {dh}\n"
              f"input {x.shape[0]}×{x.shape[1]} → output {y.shape[0]}×{y.shape[1]}")
     return _sliding(padded, is_pad, windows, y, title, "output", interval)
@@ -172,7 +172,8 @@ def animate_pool2d(x, kernel_size, stride=None, padding=0, mode="max", interval=
     y = pool(x[None, None], kernel_size, stride, padding)[0, 0]
     padded, is_pad = _padded(x, padding)
     windows = conv_windows(x.shape, kernel_size, stride, padding)
-    (kh, kw), (sh, _), (ph, _) = _pair(kernel_size), _pair(stride), _pair(padding)
+    (kh, kw), (sh, _), (ph, _) = (as_pair(kernel_size, "kernel_size"), as_pair(stride, "stride"),
+                                  as_pair(padding, "padding"))
     title = (f"{mode} pooling: window {kh}×{kw}, stride {sh}, padding {ph}\n"
              f"input {x.shape[0]}×{x.shape[1]} → output {y.shape[0]}×{y.shape[1]}")
     return _sliding(padded, is_pad, windows, y, title, f"{mode} of each window", interval, fmt="{:.3g}")
@@ -201,7 +202,7 @@ def animate_conv_transpose2d(x, w, stride=1, padding=0, output_padding=0, dilati
                 partial[n, row, col] += x[a, b] * k
     fig, (left, right) = plt.subplots(1, 2, figsize=(2.2 + 0.42 * (x.shape[1] + full[1]), 1.2 + 0.42 * max(full)),
                                       layout="constrained", gridspec_kw={"width_ratios": [x.shape[1], full[1]]})
-    (sh, _), (dh, _) = _pair(stride), _pair(dilation)
+    (sh, _), (dh, _) = as_pair(stride, "stride"), as_pair(dilation, "dilation")
     fig.suptitle(f"conv_transpose2d as a scatter: kernel {w.shape[0]}×{w.shape[1]}, stride {sh}, padding {ph}, "
                  f"dilation {dh}\ninput {x.shape[0]}×{x.shape[1]} → output {out[0]}×{out[1]}", fontsize=10)
     _grid(left, x, "input", [[INPUT_COLOUR] * x.shape[1] for _ in range(x.shape[0])])
@@ -230,7 +231,9 @@ def animate_zero_insertion(x, w, stride=2, padding=0, output_padding=0, interval
     (plus ``output_padding`` at the bottom and right), then a plain convolution with the
     flipped kernel. The output equals ``cnnlib.conv_transpose2d``'s (no dilation here)."""
     x, w = np.asarray(x, dtype=float), np.asarray(w, dtype=float)
-    (sh, sw), (ph, pw), (oph, opw), (kh, kw) = _pair(stride), _pair(padding), _pair(output_padding), w.shape
+    (sh, sw), (ph, pw), (oph, opw) = (as_pair(stride, "stride"), as_pair(padding, "padding"),
+                                      as_pair(output_padding, "output_padding"))
+    kh, kw = w.shape
     if ph > kh - 1 or pw > kw - 1:
         raise ValueError(f"animate_zero_insertion: padding {padding} must be at most k - 1 = {kh - 1}")
     inserted = np.zeros(((x.shape[0] - 1) * sh + 1, (x.shape[1] - 1) * sw + 1))

@@ -20,6 +20,7 @@ from __future__ import annotations
 import numpy as np
 
 from ._checks import as_pair, resolve_padding
+from .shapes import conv_output_size
 
 __all__ = ["conv2d", "conv2d_backward", "conv_transpose2d"]
 
@@ -38,8 +39,7 @@ def _geometry(x_shape, w_shape, stride, padding, dilation):
     stride, dilation = as_pair(stride, "stride", 1), as_pair(dilation, "dilation", 1)
     pads = resolve_padding(padding, w_shape[2:], stride, dilation)
     padded = [n + before + after for n, (before, after) in zip(x_shape[2:], pads)]
-    out = tuple((n - d * (k - 1) - 1) // s + 1
-                for n, k, s, d in zip(padded, w_shape[2:], stride, dilation))
+    out = tuple(conv_output_size(n, k, s, 0, d) for n, k, s, d in zip(padded, w_shape[2:], stride, dilation))
     return stride, dilation, pads, out
 
 

@@ -8,6 +8,7 @@ the others' grades, feedback and files are what they are when graded alone; no a
 gets through, and each attacker's feedback shows its attempts failing; feedback hides the
 hidden tests; a late submission is graded on its own.
 """
+import functools
 import html
 import io
 import math
@@ -36,6 +37,7 @@ from procs import sleeping
 ASSIGNMENT = assignments()[0]
 
 
+@functools.cache
 def _cell_timeout():
     """The per-cell limit of these runs: 10 s, or more where the machine is so busy that a
     fresh interpreter's imports of the setup cell (NumPy, matplotlib, cnnlib) take over a
@@ -46,7 +48,6 @@ def _cell_timeout():
     return max(10, math.ceil(8 * (time.perf_counter() - start)))
 
 
-CELL_TIMEOUT = _cell_timeout()
 SANDBOXED = unavailable() is None
 SECRET = "gradebook-password-4e1d"  # in the grader's environment, standing in for a password
 ATTACKS = sorted(f"attack_{kind}" for kind in attacks(ROOT, ASSIGNMENT)) if SANDBOXED else []
@@ -68,7 +69,7 @@ def _course(root):
 
 def _grade(root, **kwargs):
     log = io.StringIO()
-    records = grade(root, timeout=CELL_TIMEOUT, notebook_timeout=120, jobs=2, out=log, sandbox=SANDBOXED,
+    records = grade(root, timeout=_cell_timeout(), notebook_timeout=120, jobs=2, out=log, sandbox=SANDBOXED,
                     **kwargs)
     return records, log.getvalue()
 
