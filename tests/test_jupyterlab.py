@@ -200,9 +200,11 @@ def screenshot(page, cell, name):
 
 
 def stored_outputs(cell):
-    """What a stored code cell showed: its stdout and its number of figures."""
+    """What a stored code cell showed: its stdout and its number of pictures (figures, and the
+    frames an animation's HTML player shows in an ``<img>``)."""
     stdout = "".join(o.text for o in cell.outputs if o.output_type == "stream" and o.name == "stdout")
-    return stdout.strip(), sum("image/png" in o.get("data", {}) for o in cell.outputs)
+    data = [o.get("data", {}) for o in cell.outputs]
+    return stdout.strip(), sum("image/png" in d or d.get("text/html", "").count("<img") for d in data)
 
 
 def assert_same_outputs(shown, cell, where):

@@ -20,7 +20,9 @@ def _pip_requirements():
 
 
 def _split(requirement):
-    name, spec = re.match(r"^([A-Za-z0-9_.\-]+)\s*(.*)$", requirement).groups()
+    """(name, version range) of a requirement; pip extras such as ``[binary]`` are dropped,
+    since a conda package has none."""
+    name, spec = re.match(r"^([A-Za-z0-9_.\-]+)(?:\[[^\]]*\])?\s*(.*)$", requirement).groups()
     return name.lower().replace("_", "-"), spec.replace(" ", "")
 
 
