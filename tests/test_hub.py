@@ -30,6 +30,7 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import nbformat
@@ -167,6 +168,11 @@ class Place:
 
     def nbgrader(self, user: str, *args, check=True) -> subprocess.CompletedProcess:
         return self.run(user, str(BIN / "nbgrader"), *args, check=check)
+
+    def nbgrader_each(self, users, *args) -> list[subprocess.CompletedProcess]:
+        """The same nbgrader command run by each of ``users`` at the same time, as students do."""
+        with ThreadPoolExecutor(len(users)) as pool:
+            return list(pool.map(lambda user: self.nbgrader(user, *args), users))
 
     def remove(self):
         problems = []
@@ -358,10 +364,10 @@ def _read_as(place: Place, user: str, path: Path) -> str:
 def test_release_fetch_submit_collect_grade_feedback(released):
     place = released
     students = (place.ana, place.ben)
+    place.nbgrader_each(students, "fetch_assignment", ASSIGNMENT, "--course", COURSE_ID)
     for student in students:
-        place.nbgrader(student, "fetch_assignment", ASSIGNMENT, "--course", COURSE_ID)
         _answer(place, student, wrong=student == place.ben)
-        place.nbgrader(student, "submit", ASSIGNMENT, "--course", COURSE_ID)
+    place.nbgrader_each(students, "submit", ASSIGNMENT, "--course", COURSE_ID)
 
     # The exchange: students may write to inbound but not list it; each submission's folder is
     # named with a random string, so another student cannot find it. Home folders are private.
@@ -399,9 +405,9 @@ def test_release_fetch_submit_collect_grade_feedback(released):
     place.nbgrader(place.instructor, "release_feedback", ASSIGNMENT, "--course", COURSE_ID)
     released_feedback = list((place.exchange / COURSE_ID / "feedback").glob("*.html"))
     assert len(released_feedback) == 2, released_feedback
+    place.nbgrader_each(students, "fetch_feedback", ASSIGNMENT, "--course", COURSE_ID)
     pages = {}
     for student in students:
-        place.nbgrader(student, "fetch_feedback", ASSIGNMENT, "--course", COURSE_ID)
         [page] = (place.home(student) / ASSIGNMENT / "feedback").glob(f"*/{ASSIGNMENT}.html")
         assert page.stat().st_uid == pwd.getpwnam(student).pw_uid
         pages[student] = page.read_text()
