@@ -13,7 +13,13 @@ it plays offline, on the course site too). :func:`explorer` adds sliders in Jupy
 """
 from __future__ import annotations
 
+import hashlib
+import re
+import tempfile
+from pathlib import Path
+
 import numpy as np
+from matplotlib.animation import FuncAnimation, HTMLWriter
 
 from ._checks import as_pair
 from .conv import conv2d, conv_transpose2d
@@ -94,16 +100,49 @@ def _place(patch, row, col):
     patch.set_visible(True)
 
 
-def _animation(fig, update, frames, interval):
+class Frames(FuncAnimation):
+    """A FuncAnimation that keeps its frame function and count, so that :func:`jshtml` draws
+    each frame once (matplotlib's own loop draws the figure two more times per frame)."""
+
+    def __init__(self, fig, update, frames, interval):
+        super().__init__(fig, update, frames=frames, interval=interval, repeat=True)
+        self.figure, self.update, self.count, self.interval = fig, update, frames, interval
+        self.drawn = False  # by jshtml, frame by frame
+
+    def __del__(self):
+        if not self.drawn:  # matplotlib warns of an animation never drawn
+            super().__del__()
+
+
+def _animation(fig, update, frames, interval, moving_only=True):
+    """The :class:`Frames` of ``fig`` whose frames ``update`` draws.
+
+    ``moving_only``: ``update`` returns every artist a frame changes. Then the rest of the
+    figure (grids, numbers, ticks, titles) is drawn once and kept as one picture behind them,
+    and a frame draws only the artists that move, not the text and ticks of every cell.
+    """
     import matplotlib.pyplot as plt
-    from matplotlib.animation import FuncAnimation
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
 
     plt.close(fig)  # shown through html(anim), not as a static figure as well (closing resets the dpi)
     fig.set_dpi(72)
-    update(0)
-    fig.canvas.draw()  # lay the figure out once; the frames only move outlines and numbers
-    fig.set_layout_engine("none")
-    return FuncAnimation(fig, update, frames=frames, interval=interval, repeat=True)
+    FigureCanvasAgg(fig)  # closing left a canvas that cannot draw
+    moving = update(0)
+    for artist in moving if moving_only else ():
+        artist.set_animated(True)  # left out of the picture of what stays still
+    fig.canvas.draw()  # lay the figure out once
+    fig.set_layout_engine(None)  # laid out: no layout pass (and no extra draw) per frame
+    if moving_only:
+        still = np.asarray(fig.canvas.buffer_rgba()).copy()
+        keep = {id(artist) for artist in moving}
+        for artist in moving:
+            artist.set_animated(False)
+        for parent in (fig, *fig.axes):
+            for child in parent.get_children():
+                if id(child) not in keep and child not in fig.axes:
+                    child.set_visible(False)
+        fig.figimage(still, zorder=-1)
+    return Frames(fig, update, frames, interval)
 
 
 def _sliding(padded, is_pad, windows, values, title, out_title, interval, fmt="{:g}",
@@ -301,7 +340,7 @@ def animate_receptive_field(layers, size=15, interval=900):
                      f"receptive field {sizes[frame]}×{sizes[frame]}", fontsize=9)
         return [image]
 
-    return _animation(fig, update, len(layers), interval)
+    return _animation(fig, update, len(layers), interval, moving_only=False)  # image and title change
 
 
 # matplotlib's player draws its buttons with Font Awesome, fetched from a CDN: plain symbols
@@ -311,14 +350,30 @@ _ICONS = {"fa-minus": "−", "fa-fast-backward": "⏮", "fa-step-backward": "◀
 
 
 def jshtml(anim, default_mode="loop"):
-    """``anim`` as the HTML of a JavaScript player, its frames embedded as PNG images, nothing
-    fetched from the network."""
-    import re
+    """``anim`` (a :class:`Frames`, or any matplotlib animation) as the HTML of matplotlib's
+    JavaScript player, its frames embedded as PNG images, nothing fetched from the network.
+    The player's id comes from its frames, so the same animation gives the same page."""
+    import matplotlib.pyplot as plt
 
-    page = anim.to_jshtml(default_mode=default_mode)
+    if not isinstance(anim, Frames):
+        page = anim.to_jshtml(default_mode=default_mode)
+    else:
+        writer = HTMLWriter(fps=1000 / anim.interval, embed_frames=True, default_mode=default_mode)
+        # Frames at the figure's own size: the picture of what stays still is in its pixels.
+        with tempfile.TemporaryDirectory() as folder, plt.rc_context({"savefig.bbox": "standard"}):
+            path = Path(folder) / "player.html"
+            with writer.saving(anim.figure, path, dpi=anim.figure.dpi):
+                for frame in range(anim.count):
+                    anim.update(frame)
+                    writer.grab_frame()
+            page = path.read_text()
+        anim.drawn = True
     page = re.sub(r'<link rel="stylesheet"\s+href="https?://[^"]*font-awesome[^"]*">', "", page)
     for icon, symbol in _ICONS.items():
         page = page.replace(f'<i class="fa {icon}"></i>', symbol)
+    ids = set(re.findall(r"_anim_img([0-9a-f]{32})", page))
+    for old in ids:  # matplotlib's random uuid4
+        page = page.replace(old, hashlib.sha1(page.replace(old, "").encode()).hexdigest()[:32])
     return page
 
 
