@@ -7,6 +7,12 @@
 
 3. What the grading sandbox costs (``course/sandbox.py``): a kernel started and a first
    cell run (``import cnnlib, matplotlib.pyplot``), with and without the sandbox, in turns.
+4. Submissions per minute with one and with two ``python -m course.grade --worker``
+   processes on a shared PostgreSQL gradebook (a server of its own, started as
+   tests/test_gradebook_db.py starts it: ``initdb``/``pg_ctl`` of Debian's ``postgresql``),
+   ``--worker-students`` students × every notebook each, and from the two-worker rate the
+   time for ``--class-size`` students on K machines like this one. ``--workers-only``
+   measures only this.
 
 Targets: under 10 s per notebook per student, parallel grading across students, and under
 0.2 s of sandbox per notebook. Runs in a temporary course directory; nothing in the
@@ -20,6 +26,7 @@ import os
 import platform
 import shutil
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -28,6 +35,7 @@ from pathlib import Path
 from course import ROOT
 from course.build import assignments
 from course.example_class import notebooks, write_submission
+from course.export import export_csv
 from course.grade import grade
 from course.sandbox import unavailable
 
@@ -75,22 +83,107 @@ def submit(root: Path, students: list[str], names: list[str]) -> None:
             write_submission(root, student, name, solved)
 
 
+def postgres_server():
+    """A PostgreSQL server of its own (tests/test_gradebook_db.py's ``Server``), or the reason there is none."""
+    sys.path.insert(0, str(ROOT / "tests"))
+    try:
+        import test_gradebook_db
+    except ImportError as err:  # pytest is a test dependency
+        return None, f"tests/test_gradebook_db.py cannot be imported ({err})"
+    if test_gradebook_db.MISSING:
+        return None, test_gradebook_db.MISSING
+    return test_gradebook_db.Server(), None
+
+
+def run_workers(root: Path, url: str, workers: int, sandbox: bool) -> float:
+    """Seconds until ``workers`` processes of ``course.grade --worker`` have graded the class."""
+    cmd = [sys.executable, "-m", "course.grade", "--root", str(root), "--worker"] + ([] if sandbox else ["--no-sandbox"])
+    env = dict(os.environ, CNN_COURSE_DB=url)
+    logs = [open(root / f"worker{i}.log", "w") for i in range(workers)]
+    start = time.perf_counter()
+    procs = [subprocess.Popen(cmd, cwd=root, env=env, stdout=log, stderr=subprocess.STDOUT) for log in logs]
+    codes = [p.wait() for p in procs]
+    wall = time.perf_counter() - start
+    for log in logs:
+        log.close()
+    if any(codes):
+        tail = (root / "worker0.log").read_text()[-2000:]
+        raise RuntimeError(f"a worker exited with {codes}:\n{tail}")
+    return wall
+
+
+def worker_throughput(names: list[str], students: int, class_size: int) -> None:
+    """Submissions per minute with one and two workers on a shared PostgreSQL gradebook."""
+    server, reason = postgres_server()
+    if server is None:
+        print(f"\nworkers on PostgreSQL: not measured ({reason})")
+        return
+    sandbox = unavailable() is None
+    rates = {}
+    try:
+        for workers in (1, 2):
+            with tempfile.TemporaryDirectory() as tmp:
+                root = course_copy(Path(tmp))
+                submit(root, [f"w{i:03d}" for i in range(students)], names)
+                url = server.create(f"bench_workers_{workers}")
+                wall = run_workers(root, url, workers, sandbox)
+                rows = export_csv(root, root / "grades.csv", url)
+                # Every submission is a solution: all autograded points (08's written answer waits
+                # for a person), none failed.
+                wrong = [r for r in rows if r["status"] not in ("graded", "needs manual grading")
+                         or (r["status"] == "graded" and float(r["score"]) != float(r["max_score"]))]
+                if wrong:
+                    print(f"\n{len(wrong)} submissions were not graded as expected: {wrong}")
+                rates[workers] = len(rows) / wall * 60
+                print(f"\n{workers} worker{'s' if workers > 1 else ''} (course.grade --worker, PostgreSQL gradebook"
+                      f"{'' if sandbox else ', no sandbox'}): {len(rows)} submissions in {wall:.1f} s wall, "
+                      f"{rates[workers]:.1f} submissions per minute (load average {os.getloadavg()[0]:.1f})")
+    finally:
+        server.stop()
+    n = class_size * len(names)
+    print(f"\ntwo workers / one: {rates[2] / rates[1]:.2f}×. Projected for {class_size} students × {len(names)} "
+          f"notebooks = {n} submissions, two workers per machine like this one "
+          f"({os.cpu_count()} CPUs), the database shared:\n")
+    print("| machines | hours |\n| --- | --- |")
+    for k in (1, 5, 10, 20, 50):
+        print(f"| {k} | {n / (k * rates[2]) / 60:.1f} |")
+
+
+def cpu_model() -> str:
+    """The processor's name (Linux's /proc/cpuinfo), else what platform knows."""
+    try:
+        with open("/proc/cpuinfo") as fh:
+            for line in fh:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--students", type=int, default=4, help="students in the parallel run")
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="workers in the parallel run")
-    parser.add_argument("--class-size", type=int, default=200)
+    parser.add_argument("--class-size", type=int, default=1000)
     parser.add_argument("--only", help="assignments whose names start with this")
     parser.add_argument("--repeats", type=int, default=7, help="kernel starts per mode for the sandbox's cost")
     parser.add_argument("--sandbox-only", action="store_true", help="measure only the sandbox's cost")
+    parser.add_argument("--worker-students", type=int, default=2,
+                        help="students (each with every notebook) in the runs of --worker processes")
+    parser.add_argument("--workers-only", action="store_true",
+                        help="measure only the --worker processes on a PostgreSQL gradebook")
     args = parser.parse_args(argv)
     names = [n for n in assignments() if not args.only or n.startswith(args.only)]
-    print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, "
+    print(f"machine: {cpu_model()}, {os.cpu_count()} CPUs, "
           f"Python {platform.python_version()}; load average {os.getloadavg()[0]:.2f}")
 
     if args.sandbox_only:
         with tempfile.TemporaryDirectory() as tmp:
             sandbox_cost(Path(tmp), args.repeats)
+        return 0
+    if args.workers_only:
+        worker_throughput(names, args.worker_students, args.class_size)
         return 0
     with tempfile.TemporaryDirectory() as tmp:
         root = course_copy(Path(tmp))
@@ -126,6 +219,7 @@ def main(argv=None) -> int:
         print(f"projected for {args.class_size} students × {len(names)} notebooks on {args.jobs} cores: "
               f"{projected / 60:.0f} min ({projected / 3600:.1f} h)")
         sandbox_cost(root, args.repeats)
+    worker_throughput(names, args.worker_students, args.class_size)
     return 0
 
 
