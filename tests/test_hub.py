@@ -204,7 +204,7 @@ c.JupyterHub.db_url = "sqlite:///{place.hub_dir}/jupyterhub.sqlite"
 c.JupyterHub.cookie_secret_file = "{place.hub_dir}/jupyterhub_cookie_secret"
 c.JupyterHub.services = [{{"name": "cnn-test", "api_token": {TOKEN!r}}}]
 c.JupyterHub.load_roles = [{{"name": "cnn-test", "services": ["cnn-test"],
-                            "scopes": ["admin:users", "admin:servers", "access:servers", "list:users"]}}]
+                            "scopes": ["admin:users", "admin:servers", "access:servers", "list:users", "tokens"]}}]
 """)
         env = dict(os.environ, CNN_INSTRUCTORS=place.instructor, CNN_STUDENTS=f"{place.ana},{place.ben}",
                    CNN_COURSE_ROOT=str(place.course), CNN_EXCHANGE=str(place.exchange))
@@ -232,9 +232,9 @@ c.JupyterHub.load_roles = [{{"name": "cnn-test", "services": ["cnn-test"],
             assert time.monotonic() < deadline, f"{what}:\n{self.log_text()}"
             time.sleep(0.5)
 
-    def request(self, method, path, body=None):
+    def request(self, method, path, body=None, token=TOKEN):
         req = urllib.request.Request(f"http://127.0.0.1:{self.port}{path}", method=method,
-                                     headers={"Authorization": f"token {TOKEN}"},
+                                     headers={"Authorization": f"token {token}"},
                                      data=None if body is None else json.dumps(body).encode())
         try:
             with urllib.request.urlopen(req, timeout=30) as resp:
@@ -242,8 +242,14 @@ c.JupyterHub.load_roles = [{{"name": "cnn-test", "services": ["cnn-test"],
         except urllib.error.HTTPError as err:
             return err.code, err.read().decode(errors="replace")
 
-    def get(self, path):
-        return self.request("GET", path)
+    def get(self, path, token=TOKEN):
+        return self.request("GET", path, token=token)
+
+    def token_of(self, user) -> str:
+        """An API token of ``user``'s own, with a user's rights (what logging in gives)."""
+        status, text = self.request("POST", f"/hub/api/users/{user}/tokens", {"note": "test_hub", "expires_in": 900})
+        assert status == 201, (status, text)
+        return json.loads(text)["token"]
 
     def start_server(self, user):
         status, text = self.request("POST", f"/hub/api/users/{user}/server")
@@ -339,6 +345,11 @@ def test_the_hub_gives_instructors_the_formgrader_and_students_the_assignment_li
     # The instructor's server opens in the course folder.
     status, text = hub.get(f"/user/{place.instructor}/api/contents/source")
     assert status == 200 and ASSIGNMENT in text, (status, text[:500])
+    # With a student's own rights: their server, and not the instructor's (the course folder).
+    ana = hub.token_of(place.ana)
+    assert hub.get(f"/user/{place.ana}/api/contents", token=ana)[0] == 200
+    status, text = hub.get(f"/user/{place.instructor}/api/contents/source", token=ana)
+    assert status in (403, 404), (status, text[:500])
 
 
 def _answer(place: Place, student: str, wrong: bool) -> None:
