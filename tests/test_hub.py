@@ -66,8 +66,13 @@ def _namespace() -> list[str]:
     base = Path(sys.base_prefix).resolve()
     for folder in [*reversed(base.parents), base][1:]:
         if not folder.stat().st_mode & 0o001:  # others may not enter
-            return ["unshare", "--mount", "--propagation", "private", "sh", "-c", _HIDE, "sh", str(folder), str(base)]
+            return [_sbin("unshare"), "--mount", "--propagation", "private", "sh", "-c", _HIDE, "sh", str(folder), str(base)]
     return []
+
+
+def _sbin(program: str) -> str | None:
+    """``program`` on PATH or in the system folders a root shell has (PATH may lack /usr/sbin)."""
+    return shutil.which(program, path=os.pathsep.join([os.environ.get("PATH", ""), "/usr/sbin", "/sbin"]))
 
 
 def _missing() -> str | None:
@@ -75,15 +80,15 @@ def _missing() -> str | None:
         return "needs Linux (local Unix users)"
     if os.geteuid() != 0:
         return "needs root: it adds local users and the hub starts servers as them"
-    for program in ("useradd", "userdel", "runuser"):
-        if shutil.which(program) is None:
+    for program in ("useradd", "userdel", "runuser", "unshare"):
+        if _sbin(program) is None:
             return f"{program} is not installed"
     if not (BIN / "jupyterhub").exists() or not (BIN / "jupyterhub-singleuser").exists():
         return "jupyterhub is not installed (pip install jupyterhub)"
     if _proxy() is None:
         return ("configurable-http-proxy is not installed "
                 "(npm install --prefix .venv/node configurable-http-proxy)")
-    probe = subprocess.run([*_namespace(), "runuser", "-u", "nobody", "--", sys.executable, "-c", "import nbgrader"],
+    probe = subprocess.run([*_namespace(), _sbin("runuser"), "-u", "nobody", "--", sys.executable, "-c", "import nbgrader"],
                            capture_output=True, text=True)
     if probe.returncode:
         return f"other users cannot run this Python ({sys.base_prefix}): {probe.stderr.strip()[-300:]}"
@@ -119,7 +124,7 @@ class Place:
         self.hub_dir.mkdir(mode=0o700)
         for user in (self.instructor, self.ana, self.ben):
             # Home folders 0700: Debian's useradd makes them 0755 (umask 022) unless told.
-            subprocess.run(["useradd", "--create-home", "--user-group", "--shell", "/bin/bash",
+            subprocess.run([_sbin("useradd"), "--create-home", "--user-group", "--shell", "/bin/bash",
                             "--key", "HOME_MODE=0700", user], check=True, capture_output=True)
             self.users.append(user)
         self._course()
@@ -160,7 +165,7 @@ class Place:
         """``cmd`` as ``user``, in the course folder (instructor) or the home folder (students)."""
         cwd = self.course if user == self.instructor else self.home(user)
         env = [f"{k}={v}" for k, v in self.env(user).items()]
-        proc = subprocess.run([*_namespace(), "runuser", "-u", user, "--", "env", "-i", *env, *cmd], cwd=cwd,
+        proc = subprocess.run([*_namespace(), _sbin("runuser"), "-u", user, "--", "env", "-i", *env, *cmd], cwd=cwd,
                               capture_output=True, text=True)
         if check and proc.returncode != 0:
             raise AssertionError(f"{' '.join(cmd)} as {user} exited {proc.returncode}:\n{proc.stdout}\n{proc.stderr}")
@@ -177,7 +182,7 @@ class Place:
     def remove(self):
         problems = []
         for user in self.users:
-            proc = subprocess.run(["userdel", "--remove", user], capture_output=True, text=True)
+            proc = subprocess.run([_sbin("userdel"), "--remove", user], capture_output=True, text=True)
             if proc.returncode not in (0, 12):  # 12: the mail spool was missing, the user is gone
                 problems.append(f"userdel {user}: {proc.stderr.strip()}")
         shutil.rmtree(self.folder, ignore_errors=True)
