@@ -63,10 +63,10 @@ NBVAL := --nbval --nbval-current-env --nbval-sanitize-with sanitize.cfg --nbval-
 nbtest: $(STAMP)
 	$(BIN)/python -m pytest $(NBVAL) solutions
 
-# Both in one run, so that its last lines count every test, list each skip with its
-# reason (-rs) and give the wall time.
+# Both in one run, so that its last lines list the slowest tests, each skip with its reason
+# (-rs) and in one line what was not checked here, and count every test with the wall time.
 test: $(STAMP)
-	$(BIN)/python -m pytest -rs $(NBVAL) tests solutions
+	$(BIN)/python -m pytest -rs --durations=15 $(NBVAL) tests solutions
 
 notebooks: $(STAMP)
 	$(BIN)/python -m course.build

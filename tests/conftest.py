@@ -54,3 +54,20 @@ def pytest_report_header():
     live = "and live PyTorch" if oracle.torch_installed() else f"only (PyTorch not installed, or {oracle.NO_TORCH} set)"
     return f"PyTorch oracle: {stored} {live}"
 
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_terminal_summary(terminalreporter):
+    """One line at the end, after the list of skips: what this run could not check, and for
+    want of what."""
+    yield
+    skipped = terminalreporter.stats.get("skipped", [])
+    reasons = {}
+    for report in skipped:
+        reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
+        reasons[reason.removeprefix("Skipped: ")] = reasons.get(reason.removeprefix("Skipped: "), 0) + 1
+    if reasons:
+        listed = "; ".join(f"{n} × {reason}" for reason, n in sorted(reasons.items(), key=lambda r: -r[1]))
+        terminalreporter.write_line(f"not checked here ({len(skipped)} skipped): {listed}", yellow=True)
+    else:
+        terminalreporter.write_line("nothing skipped: every test ran", green=True)
