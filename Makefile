@@ -7,7 +7,7 @@ STAMP  := $(VENV)/.installed
 # nbgrader starts helper programs (alembic) by name: the venv's bin comes first.
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: help venv lab lab-instructor test unit test-lib nbtest notebooks check-notebooks bench clean site release example-class grade bench-grading
+.PHONY: proxy help venv lab lab-instructor test unit test-lib nbtest notebooks check-notebooks bench clean site release example-class grade bench-grading
 
 help:
 	@echo "make lab        set up .venv and open the course in JupyterLab (students)"
@@ -65,8 +65,16 @@ nbtest: $(STAMP)
 
 # Both in one run, so that its last lines list the slowest tests, each skip with its reason
 # (-rs) and in one line what was not checked here, and count every test with the wall time.
-test: $(STAMP)
+test: $(STAMP) proxy
 	$(BIN)/python -m pytest -rs --durations=15 $(NBVAL) tests solutions
+
+# JupyterHub's proxy for tests/test_hub.py, from the npm registry where npm is installed
+# (configurable-http-proxy 5 needs Node.js 20+); without it that test says why it skips.
+PROXY := $(VENV)/node/node_modules/.bin/configurable-http-proxy
+proxy:
+	@test -x $(PROXY) || ! command -v npm >/dev/null 2>&1 \
+	  || npm install --silent --no-fund --no-audit --prefix $(VENV)/node configurable-http-proxy@5 >/dev/null 2>&1 \
+	  || echo "configurable-http-proxy could not be installed with npm: tests/test_hub.py will be skipped"
 
 notebooks: $(STAMP)
 	$(BIN)/python -m course.build
