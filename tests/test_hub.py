@@ -21,6 +21,7 @@ import pwd
 import re
 import runpy
 import secrets
+import shlex
 import shutil
 import signal
 import socket
@@ -54,20 +55,28 @@ def _proxy() -> str | None:
     return shutil.which("configurable-http-proxy") or (str(local) if os.access(local, os.X_OK) else None)
 
 
-# Where the course's Python lies under a folder other users cannot enter (a pyenv in /root), the
-# users' commands and the hub (whose servers run as the users) run in a mount namespace of their
-# own in which that folder is an empty tmpfs holding only Python: nothing changes on the host.
-_HIDE = ('S=$(mktemp -d) && mount --bind "$2" "$S" && mount -t tmpfs -o mode=0755 tmpfs "$1" && '
-         'mkdir -p "$2" && mount --move "$S" "$2" && rmdir "$S" && shift 2 && exec "$@"')
+# Where the course's Python (a pyenv in /root) or the course itself (a clone in a 0700 mktemp
+# folder) lies under a folder other users cannot enter, the users' commands and the hub (whose
+# servers run as the users) run in a mount namespace of their own in which that folder is an
+# empty tmpfs holding only what they need: nothing changes on the host.
+def _blocked(target: Path) -> Path | None:
+    """The outermost folder on the way to ``target`` that other users may not enter."""
+    return next((f for f in [*reversed(target.parents), target][1:] if not f.stat().st_mode & 0o001), None)
 
 
 def _namespace() -> list[str]:
-    """The command prefix that lets other users run this Python (empty when they can)."""
-    base = Path(sys.base_prefix).resolve()
-    for folder in [*reversed(base.parents), base][1:]:
-        if not folder.stat().st_mode & 0o001:  # others may not enter
-            return [_sbin("unshare"), "--mount", "--propagation", "private", "sh", "-c", _HIDE, "sh", str(folder), str(base)]
-    return []
+    """The command prefix that lets other users run this Python and read the course (empty
+    when they can): each target is bind-mounted aside, a tmpfs covers each blocking folder,
+    and the targets are moved back into place under it."""
+    targets = [t for t in dict.fromkeys((Path(sys.base_prefix).resolve(), ROOT.resolve())) if _blocked(t)]
+    if not targets:
+        return []
+    q = lambda path: shlex.quote(str(path))  # noqa: E731
+    aside = [f"S{i}=$(mktemp -d) && mount --bind {q(t)} \"$S{i}\"" for i, t in enumerate(targets)]
+    cover = [f"mount -t tmpfs -o mode=0755 tmpfs {q(f)}" for f in dict.fromkeys(map(_blocked, targets))]
+    back = [f"mkdir -p {q(t)} && mount --move \"$S{i}\" {q(t)} && rmdir \"$S{i}\"" for i, t in enumerate(targets)]
+    script = " && ".join([*aside, *cover, *back, 'exec "$@"'])
+    return [_sbin("unshare"), "--mount", "--propagation", "private", "sh", "-c", script, "sh"]
 
 
 def _sbin(program: str) -> str | None:
