@@ -39,6 +39,8 @@ from course.export import export_csv
 from course.grade import grade
 from course.sandbox import unavailable
 
+from conv import cpu_model  # benchmarks/conv.py, beside this script
+
 
 def kernel_seconds(folder: Path, sandbox: bool) -> float:
     """Seconds to start a grading kernel and run one cell that imports what notebooks import."""
@@ -166,18 +168,6 @@ def worker_throughput(names: list[str], students: int, class_size: int) -> None:
     print("| machines | hours |\n| --- | --- |")
     for k in (1, 5, 10, 20, 50):
         print(f"| {k} | {n / (k * rates[2]) / 60:.1f} |")
-
-
-def cpu_model() -> str:
-    """The processor's name (Linux's /proc/cpuinfo), else what platform knows."""
-    try:
-        with open("/proc/cpuinfo") as fh:
-            for line in fh:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 def main(argv=None) -> int:

@@ -1,5 +1,6 @@
 """Shared test fixtures and settings."""
 import os
+from collections import Counter
 
 import numpy as np
 import oracle
@@ -62,12 +63,10 @@ def pytest_terminal_summary(terminalreporter):
     want of what."""
     yield
     skipped = terminalreporter.stats.get("skipped", [])
-    reasons = {}
-    for report in skipped:
-        reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
-        reasons[reason.removeprefix("Skipped: ")] = reasons.get(reason.removeprefix("Skipped: "), 0) + 1
+    reasons = Counter((r.longrepr[2] if isinstance(r.longrepr, tuple) else str(r.longrepr)).removeprefix("Skipped: ")
+                      for r in skipped)
     if reasons:
-        listed = "; ".join(f"{n} × {reason}" for reason, n in sorted(reasons.items(), key=lambda r: -r[1]))
+        listed = "; ".join(f"{n} × {reason}" for reason, n in reasons.most_common())
         terminalreporter.write_line(f"not checked here ({len(skipped)} skipped): {listed}", yellow=True)
     else:
         terminalreporter.write_line("nothing skipped: every test ran", green=True)
