@@ -11,8 +11,9 @@ hand the work to a strategy. What the numbers are is written plainly, one kernel
 time, in :mod:`cnnlib.conv_reference`: read that one first. How they are computed fast
 (im2col, row shifts, one product per output row, phases) is in
 :mod:`cnnlib.conv_strategies`, whose ``STRATEGIES`` table is the one place where a route is
-chosen. Results are new C-contiguous NCHW arrays of the inputs' dtype (float32 stays
-float32).
+chosen. Results are new NCHW arrays of the inputs' dtype (float32 stays float32), handed
+out in the memory order the strategy computed them in (see :mod:`cnnlib.conv_strategies`):
+index, add and reshape them as any array; ``np.ascontiguousarray`` where C order is needed.
 """
 from __future__ import annotations
 
@@ -42,7 +43,6 @@ __all__ = [
 ]
 
 _MODES = ("valid", "same", "full")
-_plain = np.ascontiguousarray  # what every public result is
 
 
 # ---------------------------------------------------------------------------
@@ -83,15 +83,18 @@ def _conv_geometry(fn, x_shape, w_shape, stride, pads, dilation, shown=None):
     """
     (h, w), (kh, kw), (sh, sw), (dh, dw) = x_shape[2:], w_shape[2:], stride, dilation
     (top, bottom), (left, right) = pads
-    try:
-        out = (conv_output_size(h + top + bottom, kh, sh, 0, dh),
-               conv_output_size(w + left + right, kw, sw, 0, dw))
-    except ValueError as err:
-        x_shown, w_shown = shown or (x_shape, w_shape)
-        raise ValueError(
-            f"{fn}: the kernel of w (shape {w_shown}) does not fit in x of shape {x_shown} "
-            f"with padding {pads} and dilation {dilation}: {err}"
-        ) from None
+    hp, wp, span_h, span_w = h + top + bottom, w + left + right, dh * (kh - 1) + 1, dw * (kw - 1) + 1
+    if hp < span_h or wp < span_w or kh < 1 or kw < 1:  # conv_output_size says what is wrong
+        try:
+            conv_output_size(hp, kh, sh, 0, dh), conv_output_size(wp, kw, sw, 0, dw)
+        except ValueError as err:
+            x_shown, w_shown = shown or (x_shape, w_shape)
+            raise ValueError(
+                f"{fn}: the kernel of w (shape {w_shown}) does not fit in x of shape {x_shown} "
+                f"with padding {pads} and dilation {dilation}: {err}"
+            ) from None
+    # conv_output_size's formula, on sizes checked above.
+    out = ((hp - span_h) // sh + 1, (wp - span_w) // sw + 1)
     return _Geometry((h, w), (kh, kw), stride, dilation, pads, out)
 
 
@@ -181,7 +184,7 @@ def _correlate_image(fn, image, kernel, mode, flip):
         kernel = kernel[::-1, ::-1]
     x, w, _ = _operands(fn, image[None, None], kernel[None, None], None, "(N, C, H, W)", "(O, C, kh, kw)")
     geo = _conv_geometry(fn, x.shape, w.shape, (1, 1), pads, (1, 1))
-    return _plain(infer(x, w, None, geo)[0, 0])
+    return infer(x, w, None, geo)[0, 0]
 
 
 @error_prefix
@@ -233,7 +236,7 @@ def conv1d(x, w, b=None, stride=1, padding=0, dilation=1):
     x4, w4 = x[:, :, None, :], w[:, :, None, :]
     geo = _conv_geometry("conv1d", x4.shape, w4.shape, (1,) + stride, ((0, 0),) + pads,
                          (1,) + dilation, shown=(x.shape, w.shape))
-    return _plain(infer(x4, w4, b, geo)[:, :, 0, :])
+    return infer(x4, w4, b, geo)[:, :, 0, :]
 
 
 @error_prefix
@@ -250,7 +253,7 @@ def conv2d(x, w, b=None, stride=1, padding=0, dilation=1):
     (W_out likewise). The same numbers as :func:`cnnlib.conv_reference.conv2d`.
     """
     x, w, b, geo = _conv2d_args(x, w, b, stride, padding, dilation)
-    return _plain(infer(x, w, b, geo))
+    return infer(x, w, b, geo)
 
 
 @error_prefix
@@ -264,7 +267,6 @@ def conv2d_forward(x, w, b=None, stride=1, padding=0, dilation=1):
     x, w, b, geo = _conv2d_args(x, w, b, stride, padding, dilation, "conv2d_forward")
     strategy = choose("training", w.shape, geo, x.dtype)
     y, saved = strategy.forward(x, w, b, geo)
-    y = _plain(y)
     cache = {"op": "conv2d", "strategy": strategy, "saved": saved, "w": w, "has_bias": b is not None,
              "geometry": geo, "out_shape": y.shape, "dtype": y.dtype}
     return y, cache
@@ -282,7 +284,7 @@ def conv2d_backward(grad_out, cache):
     grad_out = check_grad("conv2d", grad_out, cache)
     dx, dw, db = cache["strategy"].backward(grad_out, cache["saved"], cache["w"], cache["geometry"],
                                             cache["has_bias"])
-    return _plain(dx), _plain(dw), db
+    return dx, dw, db
 
 
 # ---------------------------------------------------------------------------
@@ -308,7 +310,7 @@ def conv_transpose2d(x, w, b=None, stride=1, padding=0, output_padding=0, *, dil
     numbers as :func:`cnnlib.conv_reference.conv_transpose2d`.
     """
     x, w, b, geo = _conv_transpose2d_args(x, w, b, stride, padding, output_padding, dilation)
-    return _plain(choose("transposed", w.shape, geo, x.dtype).forward(x, w, b, geo))
+    return choose("transposed", w.shape, geo, x.dtype).forward(x, w, b, geo)
 
 
 @error_prefix
@@ -320,7 +322,7 @@ def conv_transpose2d_forward(x, w, b=None, stride=1, padding=0, output_padding=0
     """
     x, w, b, geo = _conv_transpose2d_args(x, w, b, stride, padding, output_padding, dilation)
     x_cols = _columns(x)
-    y = _plain(choose("transposed", w.shape, geo, x.dtype).forward(x, w, b, geo, x_cols))
+    y = choose("transposed", w.shape, geo, x.dtype).forward(x, w, b, geo, x_cols)
     cache = {"op": "conv_transpose2d", "x_cols": x_cols, "w": w, "has_bias": b is not None,
              "geometry": geo, "out_shape": y.shape, "dtype": y.dtype}
     return y, cache
@@ -341,7 +343,7 @@ def conv_transpose2d_backward(grad_out, cache):
     dx = _nchw(_matmul(_flat(w), cols).reshape(w.shape[0], h, w_in, n))
     dw = _times_transposed(x_cols, cols).reshape(w.shape)
     db = grad_out.sum(axis=(0, 2, 3)) if cache["has_bias"] else None
-    return _plain(dx), _plain(dw), db
+    return dx, dw, db
 
 
 # ---------------------------------------------------------------------------

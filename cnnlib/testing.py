@@ -21,7 +21,7 @@ import numpy as np
 from . import conv as _conv, nn as _nn, pool as _pool, shapes as _shapes
 
 # Bound at import time: a later monkeypatch of numpy does not change what these use.
-_asarray, _isclose, _isfinite, _abs, _argmax = np.asarray, np.isclose, np.isfinite, np.abs, np.argmax
+_asarray, _isclose, _isfinite, _argmax = np.asarray, np.isclose, np.isfinite, np.argmax
 
 
 def _fail(message, hint):
@@ -336,25 +336,10 @@ def _ref_zero_insert(x, stride):
     return _conv.conv_transpose2d(x[:, None], np.ones((1, 1, 1, 1)), stride=stride)[:, 0]
 
 
-def _ref_one_hot_grad(scores_shape, target):
-    n, k = scores_shape
-    return np.eye(k)[np.broadcast_to(_asarray(target), (n,))]
-
-
-def _ref_reduce_channels(grad, how="max"):
-    magnitude = _abs(_asarray(grad, dtype=float))
-    return magnitude.max(axis=1) if how == "max" else magnitude.mean(axis=1)
-
-
 def _ref_conv_layer_cost(W, H, C, K, kw, kh, sw=1, sh=1):
     w_out, h_out = _shapes.conv_output_size(W, kw, stride=sw), _shapes.conv_output_size(H, kh, stride=sh)
     weights = K * kw * kh * C
     return {"output": (w_out, h_out, K), "weights": weights, "biases": K, "mult_adds": w_out * h_out * weights}
-
-
-def _ref_dense_layer_cost(in_shape, out_shape):
-    n_in, n_out = int(np.prod(in_shape)), int(np.prod(out_shape))
-    return {"weights": n_in * n_out, "biases": n_out, "mult_adds": n_in * n_out}
 
 
 class _RefResidualBlock(_nn.Residual):
@@ -369,10 +354,7 @@ REFERENCES = {
     "circular_conv2d": _ref_circular_conv2d,
     "pool1d": _ref_pool1d,
     "zero_insert": _ref_zero_insert,
-    "one_hot_grad": _ref_one_hot_grad,
-    "reduce_channels": _ref_reduce_channels,
     "conv_layer_cost": _ref_conv_layer_cost,
-    "dense_layer_cost": _ref_dense_layer_cost,
     "ResidualBlock": _RefResidualBlock,
 }
 

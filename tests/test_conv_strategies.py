@@ -117,6 +117,26 @@ def test_strategy_matches_the_reference(poisoned_buffers, job, name, case):
     assert ran
 
 
+UNPADDED = [case for case in GRID if case[7] == (0, 0)]
+DIRECT = [(job, name) for job, name in NAMES if job != "transposed"]
+
+
+@pytest.mark.parametrize("case", UNPADDED, ids=_case_id)
+@pytest.mark.parametrize("job, name", DIRECT, ids=[f"{j}:{n}" for j, n in DIRECT])
+def test_strategy_reads_a_batch_last_input_in_place(job, name, case):
+    """An input already laid out batch-last (a convolution's result fed to the next layer)
+    is read where it lies when there is no padding: same numbers, input unchanged."""
+    chosen = strategy(job, name)
+    (x, w, b, geo), expected = _prepared(job, case, np.float64)
+    if not chosen.valid(w.shape, geo):
+        return
+    x_bl = np.ascontiguousarray(x.transpose(1, 2, 3, 0)).transpose(3, 0, 1, 2)  # same values
+    before = x_bl.copy()
+    y = chosen.forward(x_bl, w, b, geo)
+    _close(y[0] if job == "training" else y, expected[0], np.float64)
+    assert np.array_equal(x_bl, before) and not np.shares_memory(y[0] if job == "training" else y, x_bl)
+
+
 @pytest.mark.parametrize("job, name", NAMES, ids=[f"{j}:{n}" for j, n in NAMES])
 def test_every_strategy_is_valid_on_the_grid_and_chosen_somewhere(job, name):
     """No strategy is tested on too few cases, and the rules of the table reach each one."""

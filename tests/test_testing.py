@@ -183,6 +183,8 @@ def test_references_work_inside_forbid():
 
 
 def test_references_match_their_exercises(rng):
+    assert set(REFERENCES) == {"correlate2d_valid", "circular_conv2d", "pool1d", "zero_insert", "conv_layer_cost",
+                               "ResidualBlock"}  # one per exercise that a later one builds on
     x = rng.normal(size=(3, 7, 6))
     ref = REFERENCES
     np.testing.assert_allclose(ref["correlate2d_valid"](x[0], W), scipy.signal.correlate2d(x[0], W, "valid"))
@@ -194,14 +196,8 @@ def test_references_match_their_exercises(rng):
         np.testing.assert_allclose(ref["pool1d"](x[0], 3, 2, mode), f(windows, axis=2))
     z = ref["zero_insert"](x, 3)
     assert z.shape == (3, 19, 16) and np.array_equal(z[:, ::3, ::3], x) and np.count_nonzero(z) == x.size
-    np.testing.assert_array_equal(ref["one_hot_grad"]((3, 4), [2, 0, 3]), np.eye(4)[[2, 0, 3]])
-    np.testing.assert_array_equal(ref["one_hot_grad"]((2, 4), 1), np.eye(4)[[1, 1]])
-    g = rng.normal(size=(2, 3, 4, 4))
-    np.testing.assert_allclose(ref["reduce_channels"](g, "max"), np.abs(g).max(axis=1))
-    np.testing.assert_allclose(ref["reduce_channels"](g, "mean"), np.abs(g).mean(axis=1))
     assert ref["conv_layer_cost"](9, 7, 3, 4, 3, 2, sw=2, sh=2) == {
         "output": (4, 3, 4), "weights": 72, "biases": 4, "mult_adds": 4 * 3 * 72}
-    assert ref["dense_layer_cost"]((13, 13, 10), (200,)) == {"weights": 338_000, "biases": 200, "mult_adds": 338_000}
     block = ref["ResidualBlock"](cnnlib.nn.Sequential(cnnlib.nn.ReLU()))
     assert type(block).__name__ == "ResidualBlock" and block.body is not None
     np.testing.assert_allclose(block(x[None]), x[None] + np.maximum(x[None], 0))
