@@ -707,10 +707,9 @@ def _row_stride_1(w_shape, geo, dtype=None):
     return w_shape[2] > 1 and geo.stride[0] == 1
 
 
-def _row_products_pay(w_shape, geo, dtype):
-    """Not float32 with fewer than 8 output maps: for so few rows of weights OpenBLAS's
-    float32 products are 2-3x slow, and im2col does better."""
-    return not (dtype == np.float32 and w_shape[0] < 8)
+def _per_row_trains(w_shape, geo, dtype=None):
+    """One product per row in place, and its backward: stride 1 along the rows too."""
+    return _rows_in_place(w_shape, geo) and _row_stride_1(w_shape, geo)
 
 
 def _row_shifts_pay(w_shape, geo):
@@ -739,20 +738,14 @@ def _unit_stride(w_shape, geo, dtype=None):
 #: "transposed" is conv_transpose2d (its backward is always one im2col and two products).
 STRATEGIES = {
     "training": (
-        Strategy("per row",
-                 lambda w_shape, geo: _rows_in_place(w_shape, geo) and _row_stride_1(w_shape, geo),
-                 lambda w_shape, geo, dtype: (_rows_in_place(w_shape, geo) and _row_stride_1(w_shape, geo)
-                                              and _row_products_pay(w_shape, geo, dtype)),
-                 _per_row_forward, _per_row_backward),
+        Strategy("per row", _per_row_trains, _per_row_trains, _per_row_forward, _per_row_backward),
         Strategy("row shifts", _row_stride_1,
                  lambda w_shape, geo, dtype: _row_stride_1(w_shape, geo) and _row_shifts_pay(w_shape, geo),
                  _conv2d_rows, _row_shifts_backward),
         Strategy("im2col", _always, _always, _im2col_forward, _im2col_backward),
     ),
     "inference": (
-        Strategy("per row", _rows_in_place,
-                 lambda w_shape, geo, dtype: _rows_in_place(w_shape, geo) and _row_products_pay(w_shape, geo, dtype),
-                 _conv2d_per_row),
+        Strategy("per row", _rows_in_place, _rows_in_place, _conv2d_per_row),
         # With many maps the product is bound by arithmetic, not by memory (see _BLOCK_MAPS).
         Strategy("row shifts", _row_stride_1,
                  lambda w_shape, geo, dtype: (w_shape[0] >= _BLOCK_MAPS and _row_stride_1(w_shape, geo)
@@ -761,10 +754,7 @@ STRATEGIES = {
         Strategy("im2col blocks", _always, _always, _conv2d_blocked),
     ),
     "transposed": (
-        Strategy("as correlation", _as_correlation_valid,
-                 lambda w_shape, geo, dtype: (_as_correlation_valid(w_shape, geo)
-                                              and _row_products_pay(_flipped_shape(w_shape), geo, dtype)),
-                 _transposed_as_correlation),
+        Strategy("as correlation", _as_correlation_valid, _as_correlation_valid, _transposed_as_correlation),
         Strategy("by phases", _always, lambda w_shape, geo, dtype: not _unit_stride(w_shape, geo),
                  _transposed_by_phases),
         Strategy("col2im rows", _row_stride_1, _row_stride_1, _transposed_col2im_rows),
