@@ -83,6 +83,12 @@ class GradingExecute(Execute):
         "bwrap cannot make one). False: the kernel runs with the grader's own rights."
     ).tag(config=True)
 
+    figures = Bool(
+        True, help="Show the notebook's figures as pictures in the autograded notebook and the feedback. "
+        "False: each shows as its line of text ('<Figure size 640x480 with 1 Axes>') and none is drawn, "
+        "which makes grading faster; scores are the same."
+    ).tag(config=True)
+
     _socket_dir = None  # of the current kernel's Unix sockets
 
     def preprocess(self, nb, resources=None, km=None):
@@ -126,11 +132,14 @@ class GradingExecute(Execute):
         return km
 
     async def async_start_new_kernel(self, **kwargs):
-        limit = self.memory_limit_mb << 20
-        if limit and not any("RLIMIT_AS" in a for a in self.extra_arguments):
-            # Set inside the kernel at start-up, before any cell of the notebook runs.
-            self.extra_arguments = [*self.extra_arguments, "--IPKernelApp.exec_lines=import resource as _r; "
-                                    f"_r.setrlimit(_r.RLIMIT_AS, ({limit}, {limit})); del _r"]
+        # Run inside the kernel at start-up, before any cell of the notebook.
+        setup = []
+        if limit := self.memory_limit_mb << 20:
+            setup.append(f"import resource as _r; _r.setrlimit(_r.RLIMIT_AS, ({limit}, {limit})); del _r")
+        if not self.figures:  # matplotlib's inline backend then shows a figure as text
+            setup.append("get_ipython().run_line_magic('config', 'InlineBackend.figure_formats = set()')")
+        if setup and not any(a.startswith("--IPKernelApp.exec_lines=") for a in self.extra_arguments):
+            self.extra_arguments = [*self.extra_arguments, "--IPKernelApp.exec_lines=" + "; ".join(setup)]
         await super().async_start_new_kernel(**kwargs)
 
     start_new_kernel = run_sync(async_start_new_kernel)

@@ -62,7 +62,7 @@ __all__ = ["grade", "main", "NoSandbox", "sandbox_note", "fingerprint", "summary
 # --------------------------------------------------------------------------- nbgrader in-process
 
 def load_config(root: Path, timeout: int | None = None, notebook_timeout: int | None = None,
-                sandbox: bool = True, db: str | None = None):
+                sandbox: bool = True, db: str | None = None, figures: bool = True):
     """The course's ``nbgrader_config.py``, pointed at ``root`` and the staging folders."""
     from traitlets.config.loader import PyFileConfigLoader
 
@@ -78,6 +78,8 @@ def load_config(root: Path, timeout: int | None = None, notebook_timeout: int | 
         config.GradingExecute.notebook_timeout = notebook_timeout
     if not sandbox:
         config.GradingExecute.sandbox = False
+    if not figures:
+        config.GradingExecute.figures = False
     return config
 
 
@@ -153,13 +155,15 @@ def sandbox_note(sandbox: bool) -> str:
 def grade(root: Path, names: list[str] | None = None, students: list[str] | None = None,
           force: bool = False, jobs: int = 0, timeout: int | None = None,
           notebook_timeout: int | None = None, out=sys.stdout, sandbox: bool = True,
-          db: str | None = None, worker: bool = False, claim_timeout: float = 120) -> list[dict]:
+          db: str | None = None, worker: bool = False, claim_timeout: float = 120,
+          figures: bool = True) -> list[dict]:
     """Grade every new or changed submission; return the records of the ones graded now.
 
     ``sandbox=False`` runs the kernels without a sandbox (see :func:`sandbox_note`).
     ``db``: the gradebook's URL (see ``course/gradebook.py``). ``worker=True``: grade,
     one at a time, the submissions this process claims in the database, beside any
-    number of other workers (``jobs`` does not apply).
+    number of other workers (``jobs`` does not apply). ``figures=False``: figures show as
+    a line of text in the autograded notebooks and feedback, and grading is faster.
     """
     root = Path(root).resolve()
     url = db_url(root, db)
@@ -182,7 +186,7 @@ def grade(root: Path, names: list[str] | None = None, students: list[str] | None
           + f" (gradebook {masked(url)})", file=out, flush=True)
     if not subs:
         return []
-    config = load_config(root, timeout, notebook_timeout, sandbox=not unsandboxed, db=url)
+    config = load_config(root, timeout, notebook_timeout, sandbox=not unsandboxed, db=url, figures=figures)
     _quiet()
     # nbgrader starts alembic by name to create the gradebook: this interpreter's bin first.
     os.environ["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])
@@ -318,6 +322,8 @@ def main(argv=None) -> int:
                         help="seconds without a heartbeat after which a worker's claim is taken over")
     parser.add_argument("--no-sandbox", dest="sandbox", action="store_false",
                         help="run student code with your own rights where bubblewrap cannot run (unsafe)")
+    parser.add_argument("--no-figures", dest="figures", action="store_false",
+                        help="figures as a line of text in the feedback instead of pictures: faster grading")
     args = parser.parse_args(argv)
     if not (args.root / "submitted").is_dir():
         print(f"no submissions: {args.root / 'submitted'} does not exist. Collect them as "
@@ -330,7 +336,7 @@ def main(argv=None) -> int:
     try:
         grade(args.root, args.assignments, args.student, args.force, args.jobs, args.timeout,
               args.notebook_timeout, sandbox=args.sandbox, db=args.db, worker=args.worker,
-              claim_timeout=args.claim_timeout)
+              claim_timeout=args.claim_timeout, figures=args.figures)
     except (NoSandbox, ValueError) as err:
         print(err, file=sys.stderr)
         return 2

@@ -298,6 +298,8 @@ def test_feedback_is_one_file_that_loads_nothing(graded):
                  if not url.startswith("data:")]
         assert not loads, f"{page.relative_to(root)} loads {loads}"
         assert "<math" in text and "MathJax" not in text, f"{page.relative_to(root)}: math not as MathML"
+    ada = (root / "feedback" / "ada" / ASSIGNMENT / f"{ASSIGNMENT}.html").read_text()
+    assert re.search(r'<img [^>]*src="data:image/png', ada), "ada's figures are not in her feedback"  # on by default
 
 
 def test_warnings_show_as_warnings_in_the_feedback(graded):

@@ -12,7 +12,9 @@ tests/test_grade.py.
 
 To keep the runs few, the answers are packed into "batch" notebooks holding at most one
 answer per exercise (the solution everywhere else); this relies on, and checks, that an
-answer changes the score of its own exercise only.
+answer changes the score of its own exercise only. To keep them short, they run with
+``GradingExecute.figures`` off (figures as a line of text, none drawn; tests/test_grade.py
+grades with pictures).
 """
 import runpy
 import shutil
@@ -109,7 +111,8 @@ def _grade(assignment, root, students):
             folder = root / "submitted" / student / assignment
             folder.mkdir(parents=True)
             nbformat.write(nb, folder / f"{assignment}.ipynb")
-    return nbgrader(root, "autograde", assignment, "--force", threads=1)  # two runs share the cores
+    # Two runs share the cores; figures as text (no picture drawn: the scores are the same).
+    return nbgrader(root, "autograde", assignment, "--force", "--GradingExecute.figures=False", threads=1)
 
 
 class Graded:
@@ -218,3 +221,14 @@ def test_answers_cost_points_only_in_their_own_cells(graded, assignment, batch):
         f"batch{batch} of {assignment} ({', '.join(answers)}) should lose points in exactly {sorted(expected)}, "
         f"lost them in {sorted(lost)}: {sorted(lost - expected)} lost as collateral, "
         f"{sorted(expected - lost)} kept\n{graded.log(assignment, f'batch{batch}')}")
+
+
+def test_figures_off_shows_each_figure_as_text(graded):
+    """The runs above draw no picture: a figure shows as its line of text."""
+    assignment = ASSIGNMENTS[0]
+    graded.scores(assignment, "solution")
+    root = graded.done[assignment]["solution"][0]
+    nb = nbformat.read(root / "autograded" / "solution" / assignment / f"{assignment}.ipynb", as_version=4)
+    outputs = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs]
+    assert not [o for o in outputs if "image/png" in o.get("data", {})]
+    assert any("<Figure size" in o.get("data", {}).get("text/plain", "") for o in outputs)
