@@ -15,7 +15,8 @@ W*N numbers), which NumPy copies and adds several times faster than many short r
 strategies return NCHW *views* of that memory, and :mod:`cnnlib.conv` hands them out as
 they are: NCHW arrays whose strides differ from C order's, which every NumPy operation takes
 as it takes any array (no other module reasons about them). A C-order copy would cost a
-transposing copy per call (W2 forward 1.6x slower, W3a 2x; the peak memory of a W4 forward
+transposing copy per call (W2 forward 1.6-2.5x slower, W3a 1.4-2x, measured on the machine of
+benchmarks/README.md's record of 2026-12-03; the peak memory of a W4 forward
 and backward 8.4x x.nbytes instead of 6.4x), and the next layer's batch-last copy would
 transpose it back.
 
@@ -411,8 +412,8 @@ def _per_row_product(cols, w, b, geo):
     """
     (c_out, c_in, kh, kw), (oh, ow), n = w.shape, geo.out, cols.shape[3]
     k, bias = c_in * kw, b is not None
-    w_rows = w.transpose(0, 2, 1, 3).reshape(c_out, kh, k)  # kernel row i's weights, then b or 0
-    if bias:
+    w_rows = w.transpose(0, 2, 1, 3).reshape(c_out, kh, k)  # kernel row i's weights
+    if bias:  # then b (with kernel row 0) or 0, which meet the ones row of the columns
         w_rows = np.concatenate([w_rows, np.zeros((c_out, kh, 1), cols.dtype)], axis=2)
         w_rows[:, 0, k] = b
     y = np.matmul(w_rows.reshape(c_out, kh * (k + bias)), _rows_read(cols, oh, kh, geo.stride[0]))

@@ -138,8 +138,9 @@ class GradingExecute(Execute):
             setup.append(f"import resource as _r; _r.setrlimit(_r.RLIMIT_AS, ({limit}, {limit})); del _r")
         if not self.figures:  # matplotlib's inline backend then shows a figure as text
             setup.append("get_ipython().run_line_magic('config', 'InlineBackend.figure_formats = set()')")
-        if setup and not any(a.startswith("--IPKernelApp.exec_lines=") for a in self.extra_arguments):
-            self.extra_arguments = [*self.extra_arguments, "--IPKernelApp.exec_lines=" + "; ".join(setup)]
+        argument = "--IPKernelApp.exec_lines=" + "; ".join(setup)
+        if setup and argument not in self.extra_arguments:  # once, however often the kernel starts
+            self.extra_arguments = [*self.extra_arguments, argument]
         await super().async_start_new_kernel(**kwargs)
 
     start_new_kernel = run_sync(async_start_new_kernel)

@@ -133,8 +133,9 @@ def test_strategy_reads_a_batch_last_input_in_place(job, name, case):
     x_bl = np.ascontiguousarray(x.transpose(1, 2, 3, 0)).transpose(3, 0, 1, 2)  # same values
     before = x_bl.copy()
     y = chosen.forward(x_bl, w, b, geo)
-    _close(y[0] if job == "training" else y, expected[0], np.float64)
-    assert np.array_equal(x_bl, before) and not np.shares_memory(y[0] if job == "training" else y, x_bl)
+    y = y[0] if job == "training" else y  # (output, saved for the backward)
+    _close(y, expected[0], np.float64)
+    assert np.array_equal(x_bl, before) and not np.shares_memory(y, x_bl)
 
 
 @pytest.mark.parametrize("job, name", NAMES, ids=[f"{j}:{n}" for j, n in NAMES])
