@@ -6,7 +6,9 @@ answer) and, where bubblewrap can make a sandbox, one of every kind in
 ``course.example_class.attacks``: each gets a deterministic score, a status and a reason;
 the others' grades, feedback and files are what they are when graded alone; no attack
 gets through, and each attacker's feedback shows its attempts failing; feedback hides the
-hidden tests; a late submission is graded on its own.
+hidden tests; a late submission is graded on its own. The class is graded with figures as
+text (``figures=False``: the same scores, half the kernel time); two workers grading two
+notebooks grade with pictures, as ``make grade`` does by default.
 """
 import functools
 import html
@@ -67,10 +69,13 @@ def _course(root):
     return root
 
 
-def _grade(root, **kwargs):
+def _grade(root, figures=False, **kwargs):
+    """``course.grade.grade`` as ``make grade`` runs it; figures as text unless ``figures`` (they
+    cost half of 00's kernel time; :func:`test_parallel_workers_grade_one_students_notebooks_at_once`
+    grades with pictures and checks them in the feedback)."""
     log = io.StringIO()
     records = grade(root, timeout=_cell_timeout(), notebook_timeout=120, jobs=2, out=log, sandbox=SANDBOXED,
-                    **kwargs)
+                    figures=figures, **kwargs)
     return records, log.getvalue()
 
 
@@ -289,8 +294,11 @@ def test_feedback_says_what_failed_and_why(graded):
 def test_feedback_is_one_file_that_loads_nothing(graded):
     """One self-contained file: nothing loaded but data: URLs, math as MathML (which browsers
     draw), not TeX for a MathJax from a CDN."""
-    root = graded[0]
-    pages = sorted((root / "feedback").glob(f"*/{ASSIGNMENT}/*.html"))
+    _check_self_contained(graded[0], f"*/{ASSIGNMENT}/*.html")
+
+
+def _check_self_contained(root, pattern):
+    pages = sorted((root / "feedback").glob(pattern))
     assert pages, "no feedback was written"
     for page in pages:
         text = page.read_text()
@@ -298,8 +306,6 @@ def test_feedback_is_one_file_that_loads_nothing(graded):
                  if not url.startswith("data:")]
         assert not loads, f"{page.relative_to(root)} loads {loads}"
         assert "<math" in text and "MathJax" not in text, f"{page.relative_to(root)}: math not as MathML"
-    ada = (root / "feedback" / "ada" / ASSIGNMENT / f"{ASSIGNMENT}.html").read_text()
-    assert re.search(r'<img [^>]*src="data:image/png', ada), "ada's figures are not in her feedback"  # on by default
 
 
 def test_warnings_show_as_warnings_in_the_feedback(graded):
@@ -370,5 +376,9 @@ def test_parallel_workers_grade_one_students_notebooks_at_once(tmp_path):
         solved = notebooks(root, name)[1]
         for student in ("ada", "ben", "cai"):
             write_submission(root, student, name, solved)
-    records, log = _grade(root)
+    records, log = _grade(root, figures=True)  # as make grade does by default
     assert len(records) == 6 and all(r["status"] == GRADED and r["score"] == r["max_score"] for r in records), log
+    for name in names:
+        page = (root / "feedback" / "ada" / name / f"{name}.html").read_text()
+        assert re.search(r'<img [^>]*src="data:image/png', page), f"ada's figures are not in her {name} feedback"
+    _check_self_contained(root, "*/*/*.html")  # with the pictures in it
