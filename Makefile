@@ -65,8 +65,11 @@ nbtest: $(STAMP)
 
 # Both in one run, so that its last lines list the slowest tests, each skip with its reason
 # (-rs) and in one line what was not checked here, and count every test with the wall time.
+# On every core (pytest-xdist; TEST_JOBS=0 for one process): conftest.py keeps the tests that
+# share a fixture or a kernel in one process and hands out the slowest groups first.
+TEST_JOBS ?= auto
 test: $(STAMP) proxy
-	$(BIN)/python -m pytest -rs --durations=15 $(NBVAL) tests solutions
+	$(BIN)/python -m pytest -n $(TEST_JOBS) --dist loadscope -rs --durations=15 $(NBVAL) tests solutions
 
 # JupyterHub's proxy for tests/test_hub.py, from the npm registry where npm is installed
 # (configurable-http-proxy 5 needs Node.js 20+); without it that test says why it skips.

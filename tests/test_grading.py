@@ -223,9 +223,9 @@ def test_answers_cost_points_only_in_their_own_cells(graded, assignment, batch):
         f"{sorted(expected - lost)} kept\n{graded.log(assignment, f'batch{batch}')}")
 
 
-def test_figures_off_shows_each_figure_as_text(graded):
+@pytest.mark.parametrize("assignment", ASSIGNMENTS[:1])
+def test_figures_off_shows_each_figure_as_text(graded, assignment):
     """The runs above draw no picture: a figure shows as its line of text."""
-    assignment = ASSIGNMENTS[0]
     graded.scores(assignment, "solution")
     root = graded.done[assignment]["solution"][0]
     nb = nbformat.read(root / "autograded" / "solution" / assignment / f"{assignment}.ipynb", as_version=4)
