@@ -20,12 +20,19 @@ settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 RNG_SEED = 20261122
 
 
+# One BLAS thread too in the kernels and programs the tests start (nbval's kernels, the student
+# versions', JupyterLab's), unless told otherwise, for the reason one_blas_thread gives: make
+# test runs them beside each other and beside grading kernels (which course.grade gives one).
+for _variable in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):  # course.grading's list
+    os.environ.setdefault(_variable, "1")
+
+
 @pytest.fixture(scope="session", autouse=True)
 def one_blas_thread():
-    """NumPy's BLAS on one thread while the tests run (subprocesses are left alone). With two
-    cores shared by other programs, OpenBLAS's second thread spins waiting for a core and
-    the training tests run several times slower (test_small_cnn_learns_digits: 8 s on one
-    thread, 24-97 s on two, on a loaded 2-core machine)."""
+    """NumPy's BLAS on one thread while the tests run. With two cores shared by other
+    programs, OpenBLAS's second thread spins waiting for a core and the training tests run
+    several times slower (test_small_cnn_learns_digits: 8 s on one thread, 24-97 s on two,
+    on a loaded 2-core machine)."""
     try:
         from threadpoolctl import threadpool_limits
     except ImportError:  # scikit-learn brings it; without it, BLAS keeps its threads
