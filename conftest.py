@@ -1,6 +1,12 @@
-"""How ``make test`` spreads the tests over the cores (pytest-xdist): here rather than in
-tests/conftest.py, so that it also keeps each notebook of solutions/ (nbval) together."""
+"""How ``make test`` spreads the tests over the cores (pytest-xdist), and the BLAS kernels of
+the notebooks it runs: here rather than in tests/conftest.py, so that both also apply to
+solutions/ (nbval), alone or with tests/."""
 import re
+
+from course import pin_blas_kernels
+
+# nbval's kernels compute with the BLAS kernels that computed the outputs it compares.
+pin_blas_kernels()
 
 #: Where the time goes, slowest first: the groups are handed out in this order, so that no long
 #: group starts last and runs alone while the other cores idle.

@@ -23,7 +23,7 @@ from pathlib import Path
 import nbformat
 from nbclient import NotebookClient
 
-from . import ROOT
+from . import ROOT, pin_blas_kernels
 
 MARKERS = ("BEGIN SOLUTION", "END SOLUTION", "BEGIN HIDDEN TESTS", "END HIDDEN TESTS")
 KERNEL = "python3"
@@ -59,6 +59,7 @@ def solution_notebook(source_path: Path) -> nbformat.NotebookNode:
 
 def execute(nb: nbformat.NotebookNode, cwd: Path) -> None:
     """Run ``nb`` in place with the course kernel, in ``cwd``; raise on the first error."""
+    pin_blas_kernels()  # the kernel inherits it: the same numbers on every machine nbval checks on
     NotebookClient(nb, timeout=CELL_TIMEOUT, kernel_name=KERNEL,
                    resources={"metadata": {"path": str(cwd)}}).execute()
     for cell in nb.cells:
