@@ -1,4 +1,7 @@
 """Data sets without downloads (cnnlib.data)."""
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 
@@ -32,6 +35,24 @@ def test_digits_split_is_fixed_and_disjoint():
     assert overlap <= 3
     X_all, _ = data.load_digits(None)
     assert sorted(x.tobytes() for x in np.concatenate([X_train, X_test])) == sorted(x.tobytes() for x in X_all)
+
+
+def test_stored_split_is_scikit_learns_and_loads_without_it():
+    """The default split comes from cnnlib/digits_split.npz, and so from the images and order
+    scikit-learn's own split gives; another size or seed is split by scikit-learn itself."""
+    from sklearn.datasets import load_digits as sk_load_digits
+    from sklearn.model_selection import train_test_split
+
+    digits = sk_load_digits()
+    X = (digits.images / 16.0).astype(np.float32)[:, None]
+    parts = train_test_split(X, digits.target, test_size=360, stratify=digits.target, random_state=0)
+    for split, expected in (("train", parts[0::2]), ("test", parts[1::2])):
+        for got, want in zip(data.load_digits(split), expected):
+            np.testing.assert_array_equal(got, want, err_msg=f"load_digits({split!r}) is not scikit-learn's split")
+    other = train_test_split(X, digits.target, test_size=100, stratify=digits.target, random_state=3)
+    np.testing.assert_array_equal(data.load_digits("test", test_size=100, seed=3)[0], other[1])
+    loads = "from cnnlib.data import load_digits; import sys; load_digits('train'); print('sklearn' in sys.modules)"
+    assert subprocess.run([sys.executable, "-c", loads], capture_output=True, text=True, check=True).stdout == "False\n"
 
 
 def test_digits_rejects_bad_split():
