@@ -14,11 +14,12 @@ To keep the runs few, the answers are packed into "batch" notebooks holding at m
 answer per exercise (the solution everywhere else); this relies on, and checks, that an
 answer changes the score of its own exercise only. To keep them short, they run with
 ``GradingExecute.figures`` off (figures as a line of text, none drawn; tests/test_grade.py
-grades with pictures).
+grades with pictures), all of an assignment's students in one course directory and one
+``nbgrader autograde`` (one generation, one gradebook: ``make test`` keeps the other core busy
+with other tests).
 """
 import runpy
 import shutil
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import nbformat
@@ -111,13 +112,13 @@ def _grade(assignment, root, students):
             folder = root / "submitted" / student / assignment
             folder.mkdir(parents=True)
             nbformat.write(nb, folder / f"{assignment}.ipynb")
-    # Two runs share the cores; figures as text (no picture drawn: the scores are the same).
+    # Figures as text (no picture drawn: the scores are the same); one BLAS thread, as other
+    # tests share the cores.
     return nbgrader(root, "autograde", assignment, "--force", "--GradingExecute.figures=False", threads=1)
 
 
 class Graded:
-    """Autograded course directories, made on first use: each assignment's students are
-    split over two directories graded at the same time (one per core)."""
+    """Autograded course directories, one per assignment, made on first use."""
 
     def __init__(self, tmp_path_factory):
         self.tmp, self.done = tmp_path_factory, {}
@@ -126,12 +127,9 @@ class Graded:
         """``{grade_id: (score, max)}`` of the autograded cells (``manual``: of the manual ones)."""
         if assignment not in self.done:
             students = ["solution", "untouched"] + [f"batch{i}" for i in range(len(BATCHES[assignment]))]
-            halves = [students[0::2], students[1::2]]
-            roots = [self.tmp.mktemp(assignment) for _ in halves]
-            with ThreadPoolExecutor(max_workers=2) as pool:
-                logs = list(pool.map(lambda r_s: _grade(assignment, *r_s), zip(roots, halves)))
-            self.done[assignment] = {s: (root, log) for root, log, half in zip(roots, logs, halves)
-                                     for s in half}
+            root = self.tmp.mktemp(assignment)
+            log = _grade(assignment, root, students)
+            self.done[assignment] = dict.fromkeys(students, (root, log))
         root, log = self.done[assignment][student]
         try:
             scores = cell_scores(root, assignment, student)
