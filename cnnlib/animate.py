@@ -27,7 +27,7 @@ from .pool import avg_pool2d, max_pool2d
 from .shapes import conv_output_size, conv_transpose_output_size, receptive_field
 
 __all__ = ["jshtml", "conv_windows", "transposed_stamps", "receptive_field_masks", "animate_receptive_field", "animate_conv2d", "animate_pool2d",
-           "animate_conv_transpose2d", "animate_zero_insertion", "html", "explorer"]
+           "animate_conv_transpose2d", "animate_zero_insertion", "html", "explorer", "figures_off"]
 
 PAD_COLOUR, INPUT_COLOUR, WINDOW_COLOUR, OUTPUT_COLOUR = "#e6e6e6", "#cfe3f7", "#1f77b4", "#ffd8a8"
 
@@ -114,12 +114,24 @@ class Frames(FuncAnimation):
             super().__del__()
 
 
+def figures_off():
+    """True in a kernel whose inline backend draws no figure (``InlineBackend.figure_formats``
+    empty, as when grading with ``GradingExecute.figures`` off): :func:`html` then shows an
+    animation as a line of text, as such a kernel shows a figure."""
+    try:
+        from matplotlib_inline.config import InlineBackend
+    except ImportError:
+        return False
+    return InlineBackend.initialized() and not InlineBackend.instance().figure_formats
+
+
 def _animation(fig, update, frames, interval, moving_only=True):
     """The :class:`Frames` of ``fig`` whose frames ``update`` draws.
 
     ``moving_only``: ``update`` returns every artist a frame changes. Then the rest of the
     figure (grids, numbers, ticks, titles) is drawn once and kept as one picture behind them,
     and a frame draws only the artists that move, not the text and ticks of every cell.
+    Not where :func:`figures_off`: no frame will be drawn, so nothing is drawn ahead.
     """
     import matplotlib.pyplot as plt
     from matplotlib.backends.backend_agg import FigureCanvasAgg
@@ -127,6 +139,9 @@ def _animation(fig, update, frames, interval, moving_only=True):
     plt.close(fig)  # shown through html(anim), not as a static figure as well (closing resets the dpi)
     fig.set_dpi(72)
     FigureCanvasAgg(fig)  # closing left a canvas that cannot draw
+    if figures_off():
+        update(0)
+        return Frames(fig, update, frames, interval)
     moving = update(0)
     for artist in moving if moving_only else ():
         artist.set_animated(True)  # left out of the picture of what stays still
@@ -377,10 +392,26 @@ def jshtml(anim, default_mode="loop"):
     return page
 
 
+class NotDrawn:
+    """What :func:`html` shows where :func:`figures_off`: one line of text, as for a figure."""
+
+    def __init__(self, anim):
+        count = getattr(anim, "count", None) or getattr(anim, "_save_count", None)
+        self.text = f"<Animation of {count} frames, not drawn: figures are off>"
+
+    def __repr__(self):
+        return self.text
+
+
 def html(anim, default_mode="loop"):
-    """``anim`` as a player for a notebook (plays offline, and on the site): :func:`jshtml`."""
+    """``anim`` as a player for a notebook (plays offline, and on the site): :func:`jshtml`.
+    Where :func:`figures_off`, a line of text (:class:`NotDrawn`) instead, and no frame drawn."""
     from IPython.display import HTML
 
+    if figures_off():
+        if isinstance(anim, Frames):
+            anim.drawn = True  # on purpose: matplotlib need not warn that it never was
+        return NotDrawn(anim)
     return HTML(jshtml(anim, default_mode))
 
 

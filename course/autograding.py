@@ -85,7 +85,8 @@ class GradingExecute(Execute):
 
     figures = Bool(
         True, help="Show the notebook's figures as pictures in the autograded notebook and the feedback. "
-        "False: each shows as its line of text ('<Figure size 640x480 with 1 Axes>') and none is drawn, "
+        "False: each shows as its line of text ('<Figure size 640x480 with 1 Axes>') and none is drawn "
+        "(cnnlib's animations neither), "
         "which makes grading faster; scores are the same."
     ).tag(config=True)
 

@@ -84,6 +84,26 @@ def test_animations_have_one_frame_per_window_and_stay_small(name):
     assert len(page) < 600_000, f"{len(page):,} bytes of HTML"
 
 
+@pytest.fixture
+def inline_backend():
+    """The inline backend's settings, as in a kernel (made here, cleared afterwards)."""
+    from matplotlib_inline.config import InlineBackend
+
+    yield InlineBackend.instance()
+    InlineBackend.clear_instance()
+
+
+@pytest.mark.parametrize("name", ["conv", "zero insertion"])
+def test_with_figures_off_an_animation_is_a_line_of_text(inline_backend, name, recwarn):
+    """As a kernel with ``figure_formats`` empty shows a figure (grading with figures off)."""
+    inline_backend.figure_formats = set()
+    shown = animate.html(CASES[name]())
+    assert repr(shown) == f"<Animation of {FRAMES[name]} frames, not drawn: figures are off>"
+    assert not [w for w in recwarn if "Animation was deleted" in str(w.message)]
+    inline_backend.figure_formats = {"png"}
+    assert animate.html(CASES[name]()).data.count("data:image/png;base64") == FRAMES[name]
+
+
 def test_frames_change():
     anim = CASES["conv"]()
     fig = anim._fig

@@ -223,10 +223,14 @@ def test_answers_cost_points_only_in_their_own_cells(graded, assignment, batch):
 
 @pytest.mark.parametrize("assignment", ASSIGNMENTS[:1])
 def test_figures_off_shows_each_figure_as_text(graded, assignment):
-    """The runs above draw no picture: a figure shows as its line of text."""
+    """The runs above draw no picture: a figure shows as its line of text, and so does an
+    animation (00 has two), none of whose frames is drawn."""
     graded.scores(assignment, "solution")
     root = graded.done[assignment]["solution"][0]
     nb = nbformat.read(root / "autograded" / "solution" / assignment / f"{assignment}.ipynb", as_version=4)
     outputs = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs]
     assert not [o for o in outputs if "image/png" in o.get("data", {})]
     assert any("<Figure size" in o.get("data", {}).get("text/plain", "") for o in outputs)
+    texts = [o.get("data", {}).get("text/plain", "") for o in outputs]
+    assert sum("not drawn: figures are off>" in t for t in texts) == 2, texts
+    assert not [o for o in outputs if "text/html" in o.get("data", {})]
