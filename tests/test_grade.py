@@ -10,10 +10,8 @@ hidden tests; a late submission is graded on its own. The class is graded with f
 text (``figures=False``: the same scores, half the kernel time); two workers grading two
 notebooks grade with pictures, as ``make grade`` does by default.
 """
-import functools
 import html
 import io
-import math
 import os
 import re
 import runpy
@@ -22,7 +20,6 @@ import socket
 import subprocess
 import sys
 import threading
-import time
 
 import nbformat
 import pytest
@@ -34,22 +31,9 @@ from course.export import export_csv
 from course.grade import FAILED, GRADED, fingerprint, grade, summary
 from course.grading import cell_scores, replace_answer
 from course.sandbox import unavailable
-from procs import sleeping
+from procs import cell_timeout, sleeping
 
 ASSIGNMENT = assignments()[0]
-
-
-@functools.cache
-def _cell_timeout():
-    """The per-cell limit of these runs: 10 s, or more where the machine is so busy that a
-    fresh interpreter's imports of the setup cell (NumPy, matplotlib, cnnlib) take over a
-    second. A right answer must never time out because other work shares the cores; the
-    loops and sleeps of the broken submissions are stopped at this limit all the same."""
-    start = time.perf_counter()
-    subprocess.run([sys.executable, "-c", "import numpy, matplotlib.pyplot, cnnlib"], check=True)
-    return max(10, math.ceil(8 * (time.perf_counter() - start)))
-
-
 SANDBOXED = unavailable() is None
 SECRET = "gradebook-password-4e1d"  # in the grader's environment, standing in for a password
 ATTACKS = sorted(f"attack_{kind}" for kind in attacks(ROOT, ASSIGNMENT)) if SANDBOXED else []
@@ -74,7 +58,7 @@ def _grade(root, figures=False, **kwargs):
     cost half of 00's kernel time; :func:`test_parallel_workers_grade_one_students_notebooks_at_once`
     grades with pictures and checks them in the feedback)."""
     log = io.StringIO()
-    records = grade(root, timeout=_cell_timeout(), notebook_timeout=120, jobs=2, out=log, sandbox=SANDBOXED,
+    records = grade(root, timeout=cell_timeout(), notebook_timeout=120, jobs=2, out=log, sandbox=SANDBOXED,
                     figures=figures, **kwargs)
     return records, log.getvalue()
 

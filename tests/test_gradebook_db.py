@@ -26,14 +26,14 @@ from course.export import export_csv
 from course.gradebook import CLAIMS, Claims, masked
 from course.grade import grade
 from course.sandbox import unavailable
+from procs import cell_timeout
 
 ASSIGNMENT = assignments()[0]
 SANDBOXED = unavailable() is None
 PASSWORD = "pg-secret-7c2a9f"
-CELL_TIMEOUT = 20
 BROKEN = ("kills_kernel", "sleeps_past_limit")  # beside the example class: 6 students
 # (a sleep rather than a loop past the limit: the same reason through the database, without
-# spinning a core for CELL_TIMEOUT in each of the three gradings; tests/test_grade.py has the loop)
+# spinning a core for the cell time limit in each of the three gradings; tests/test_grade.py has the loop)
 
 
 def _program(name: str) -> str | None:
@@ -139,7 +139,7 @@ def _rows(path):
 
 def _grade_once(root, url=None):
     log = io.StringIO()
-    grade(root, timeout=CELL_TIMEOUT, notebook_timeout=120, jobs=2, out=log, sandbox=SANDBOXED, db=url,
+    grade(root, timeout=cell_timeout(), notebook_timeout=120, jobs=2, out=log, sandbox=SANDBOXED, db=url,
           figures=False)  # as text: the database is what is tested here, and pictures double 00's time
     export_csv(root, root / "grades.csv", url)
     return _rows(root / "grades.csv"), log.getvalue()
@@ -198,7 +198,7 @@ def _descendants(pid):
 def test_three_workers_one_killed_give_the_one_process_grades(server, sqlite_grades, tmp_path):
     shared = _course(tmp_path / "shared")
     url = server.create("three_workers")
-    cmd = [sys.executable, "-m", "course.grade", "--root", str(shared), "--worker", "--timeout", str(CELL_TIMEOUT),
+    cmd = [sys.executable, "-m", "course.grade", "--root", str(shared), "--worker", "--timeout", str(cell_timeout()),
            "--notebook-timeout", "120", "--claim-timeout", "15", "--no-figures"] + ([] if SANDBOXED else ["--no-sandbox"])
     env = dict(os.environ, CNN_COURSE_DB=url)
     logs = [open(tmp_path / f"worker{i}.log", "w+") for i in range(3)]
