@@ -69,9 +69,10 @@ def check_equal(actual, expected, name="value", hint=""):
 # Code in these packages may call a forbidden function: the library's own functions keep
 # working (cnnlib.conv2d calls conv2d_forward), and so do the references below.
 _LIBRARY = ("cnnlib", "numpy", "scipy", "sklearn", "torch")
-# Slow to import (SciPy's signal: seconds): a twin in a module not loaded yet is not imported
-# for the test; if the notebook imports that module inside the block, it is forbidden then.
-_ONLY_IF_IMPORTED = ("scipy", "torch")
+# Slow to import (SciPy's signal and scikit-learn's metrics: most of a second each): a twin in a
+# module not loaded yet is not imported for the test; if the notebook imports that module inside
+# the block, it is forbidden then.
+_ONLY_IF_IMPORTED = ("scipy", "sklearn", "torch")
 
 _NUMPY_CONVOLUTIONS = ("numpy.correlate", "numpy.convolve", "numpy.polymul")
 _SCIPY_CONVOLUTIONS = (
@@ -139,7 +140,8 @@ def _not_loaded(name):
 def _targets(targets, later=None):
     """``{id: (object, shown name)}`` for the dotted names, family names and objects in ``targets``.
 
-    Family members in modules not loaded yet go into ``later`` (``{module: [names]}``).
+    Dotted names and family members in slow modules not loaded yet (:func:`_not_loaded`) go
+    into ``later`` (``{module: [names]}``).
     """
     found = {}
     for target in targets:
@@ -159,6 +161,9 @@ def _targets(targets, later=None):
                     continue
                 found.setdefault(id(obj), (obj, name))
         elif isinstance(target, str):
+            if later is not None and _not_loaded(target):
+                later.setdefault(target.rpartition(".")[0], []).append(target)
+                continue
             obj = _resolve(target)
             found.setdefault(id(obj), (obj, target))
         elif callable(target):
@@ -220,11 +225,13 @@ def forbid(*targets, namespace=None, why=""):
     ``cnnlib.conv2d``. A class is forbidden by refusing its construction. Calls from
     library code itself still work (``cnnlib.conv2d`` may call ``conv2d_forward``), so
     the test can allow one function and forbid another. ``why`` ends the message.
-    Everything is restored on leaving the block, also when it raises.
+    A twin in SciPy, scikit-learn or PyTorch whose module is not loaded is not imported
+    for the block (that takes most of a second); if the notebook imports it inside the
+    block, it is forbidden then. Everything is restored on leaving the block, also when
+    it raises.
     """
     later = {}
     found = _targets(targets, later)
-    classes = [(obj, shown) for obj, shown in found.values() if isinstance(obj, type)]
     functions, stand_ins, undo = {}, {}, []
 
     def refuse(new):
@@ -246,20 +253,27 @@ def forbid(*targets, namespace=None, why=""):
                     undo.append((namespace.__setitem__, name, value))
                     namespace[name] = stand_ins[id(value)]
 
+    def refuse_classes(new):
+        for i, (cls, shown) in new.items():
+            if isinstance(cls, type) and i not in functions:
+                functions[i] = (cls, shown)  # refused once
+                if "__init__" in vars(cls):
+                    undo.append((setattr, cls, "__init__", vars(cls)["__init__"]))
+                else:
+                    undo.append((delattr, cls, "__init__"))
+                cls.__init__ = _refusing_init(cls.__init__, shown, why)
+
     def imported(module_name):
-        refuse(_targets(later.pop(module_name)))
+        new = _targets(later.pop(module_name))
+        refuse(new)
+        refuse_classes(new)
 
     watcher = _ImportWatcher(later, imported) if later else None
     try:
         refuse(found)
         if watcher:
             sys.meta_path.insert(0, watcher)
-        for cls, shown in classes:
-            if "__init__" in vars(cls):
-                undo.append((setattr, cls, "__init__", vars(cls)["__init__"]))
-            else:
-                undo.append((delattr, cls, "__init__"))
-            cls.__init__ = _refusing_init(cls.__init__, shown, why)
+        refuse_classes(found)
         yield
     finally:
         if watcher in sys.meta_path:

@@ -137,6 +137,72 @@ def test_every_family_member_exists():
                 assert callable(_resolve(name)), f"{family}: {name}"
 
 
+SLOW_MODULES = r"""
+import sys
+import numpy as np
+from cnnlib.testing import forbid
+
+ns = {"__name__": "__main__", "np": np}
+exec('''
+def matrix(t, p):
+    from sklearn.metrics import confusion_matrix
+    return confusion_matrix(t, p)
+def window(n):
+    import scipy.signal
+    return scipy.signal.windows.gaussian(n, 1.0)
+def correlate(x, w):
+    from scipy.signal import correlate2d
+    return correlate2d(x, w)
+''', ns)
+calls = {"matrix": ([0, 1], [0, 1]), "window": (5,), "correlate": (np.ones((3, 3)), np.ones((2, 2)))}
+with forbid("sklearn.metrics.confusion_matrix", "scipy.signal.windows.gaussian", "convolution", namespace=ns):
+    assert not {"sklearn.metrics", "scipy.signal", "scipy.ndimage"} & set(sys.modules), "imported for the block"
+    for name, args in calls.items():
+        try:
+            ns[name](*args)
+        except AssertionError as err:
+            assert "your own implementation" in str(err), err
+        else:
+            raise SystemExit(f"{name} was not refused")
+assert ns["matrix"](*calls["matrix"]).trace() == 2 and ns["window"](5).shape == (5,)
+assert ns["correlate"](*calls["correlate"]).shape == (4, 4)
+print("ok")
+"""
+
+
+def test_twins_in_slow_modules_are_refused_when_imported_inside_the_block():
+    """A dotted name or family member in SciPy or scikit-learn, not loaded yet, is not imported
+    for the block (most of a second each: a check cell of 04 and one of 08 name one); a
+    notebook that imports it inside the block is refused it all the same. In a fresh
+    interpreter, where neither is loaded."""
+    import subprocess
+
+    out = subprocess.run([sys.executable, "-c", SLOW_MODULES], capture_output=True, text=True)
+    assert out.returncode == 0 and out.stdout == "ok\n", out.stderr[-2000:] or out.stdout
+
+
+def test_every_name_the_notebooks_forbid_exists():
+    """Dotted names in slow modules are resolved only if the notebook imports them: a typo in
+    a check cell would otherwise pass unnoticed."""
+    import ast
+
+    import nbformat
+
+    from course import ROOT
+
+    names = set()
+    for path in sorted((ROOT / "source").glob("*/*.ipynb")):
+        for cell in nbformat.read(path, as_version=4).cells:
+            if cell.cell_type != "code" or "forbid(" not in cell.source:
+                continue
+            for node in ast.walk(ast.parse(cell.source)):
+                if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "forbid":
+                    names |= {a.value for a in node.args if isinstance(a, ast.Constant) and "." in str(a.value)}
+    assert "sklearn.metrics.confusion_matrix" in names and "scipy.signal.windows.gaussian" in names, names
+    missing = [n for n in sorted(names) if n.split(".")[0] != "torch" and not callable(_resolve(n))]
+    assert not missing, missing
+
+
 def test_the_tamper_check_never_sees_forbids_patches():
     verify = watch()
     ns = notebook("from cnnlib.testing import forbid, use_reference, check_close\n")
