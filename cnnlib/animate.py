@@ -139,10 +139,9 @@ def _animation(fig, update, frames, interval, moving_only=True):
     plt.close(fig)  # shown through html(anim), not as a static figure as well (closing resets the dpi)
     fig.set_dpi(72)
     FigureCanvasAgg(fig)  # closing left a canvas that cannot draw
-    if figures_off():
-        update(0)
-        return Frames(fig, update, frames, interval)
     moving = update(0)
+    if figures_off():
+        return Frames(fig, update, frames, interval)
     for artist in moving if moving_only else ():
         artist.set_animated(True)  # left out of the picture of what stays still
     fig.canvas.draw()  # lay the figure out once

@@ -232,11 +232,20 @@ def forbid(*targets, namespace=None, why=""):
     """
     later = {}
     found = _targets(targets, later)
-    functions, stand_ins, undo = {}, {}, []
+    functions, stand_ins, undo, refused = {}, {}, [], set()
 
     def refuse(new):
-        """Replace every alias of the functions in ``new`` (``{id: (object, shown)}``)."""
-        new = {i: f for i, f in new.items() if not isinstance(f[0], type) and i not in functions}
+        """Refuse what ``new`` (``{id: (object, shown)}``) holds and was not refused yet: a
+        class's construction, and every alias of a function."""
+        new = {i: f for i, f in new.items() if i not in refused}
+        refused.update(new)
+        for cls, shown in (f for f in new.values() if isinstance(f[0], type)):
+            if "__init__" in vars(cls):
+                undo.append((setattr, cls, "__init__", vars(cls)["__init__"]))
+            else:
+                undo.append((delattr, cls, "__init__"))
+            cls.__init__ = _refusing_init(cls.__init__, shown, why)
+        new = {i: f for i, f in new.items() if not isinstance(f[0], type)}
         if not new:
             return
         functions.update(new)
@@ -253,27 +262,14 @@ def forbid(*targets, namespace=None, why=""):
                     undo.append((namespace.__setitem__, name, value))
                     namespace[name] = stand_ins[id(value)]
 
-    def refuse_classes(new):
-        for i, (cls, shown) in new.items():
-            if isinstance(cls, type) and i not in functions:
-                functions[i] = (cls, shown)  # refused once
-                if "__init__" in vars(cls):
-                    undo.append((setattr, cls, "__init__", vars(cls)["__init__"]))
-                else:
-                    undo.append((delattr, cls, "__init__"))
-                cls.__init__ = _refusing_init(cls.__init__, shown, why)
-
     def imported(module_name):
-        new = _targets(later.pop(module_name))
-        refuse(new)
-        refuse_classes(new)
+        refuse(_targets(later.pop(module_name)))
 
     watcher = _ImportWatcher(later, imported) if later else None
     try:
         refuse(found)
         if watcher:
             sys.meta_path.insert(0, watcher)
-        refuse_classes(found)
         yield
     finally:
         if watcher in sys.meta_path:

@@ -5,8 +5,11 @@ A notebook is simulated by a namespace whose ``__name__`` is ``"__main__"``: cod
 executed in it is the student's code, which ``forbid`` refuses, while code in cnnlib,
 NumPy and SciPy may still call a forbidden function.
 """
+import ast
+import subprocess
 import sys
 
+import nbformat
 import numpy as np
 import pytest
 import scipy.ndimage
@@ -17,6 +20,7 @@ import cnnlib
 import cnnlib.conv
 import cnnlib.nn
 from cnnlib.testing import FAMILIES, REFERENCES, _resolve, forbid, use_reference
+from course import ROOT
 from course.integrity import watch
 
 
@@ -175,8 +179,6 @@ def test_twins_in_slow_modules_are_refused_when_imported_inside_the_block():
     for the block (most of a second each: a check cell of 04 and one of 08 name one); a
     notebook that imports it inside the block is refused it all the same. In a fresh
     interpreter, where neither is loaded."""
-    import subprocess
-
     out = subprocess.run([sys.executable, "-c", SLOW_MODULES], capture_output=True, text=True)
     assert out.returncode == 0 and out.stdout == "ok\n", out.stderr[-2000:] or out.stdout
 
@@ -184,12 +186,6 @@ def test_twins_in_slow_modules_are_refused_when_imported_inside_the_block():
 def test_every_name_the_notebooks_forbid_exists():
     """Dotted names in slow modules are resolved only if the notebook imports them: a typo in
     a check cell would otherwise pass unnoticed."""
-    import ast
-
-    import nbformat
-
-    from course import ROOT
-
     names = set()
     for path in sorted((ROOT / "source").glob("*/*.ipynb")):
         for cell in nbformat.read(path, as_version=4).cells:
