@@ -1,7 +1,9 @@
 """Every notebook through real `nbgrader autograde` runs.
 
 For each assignment: the solution earns full marks, the untouched student version earns
-zero on every graded cell, each plausible mistake (``MISTAKES`` in tests/mistakes/) and
+zero on every graded cell and raises in no other cell (a student stuck on one exercise can
+read on: demos below an unsolved exercise use the library's version or print a one-line
+"solve exercise N ... to see this"), each plausible mistake (``MISTAKES`` in tests/mistakes/) and
 each shortcut through a library twin (``SHORTCUTS``) loses points in the cells it names,
 and each correct answer written differently from the solution (``CORRECT``) earns full
 marks. A wrong answer may name only its own exercise's test cells, and no other cell may
@@ -145,6 +147,12 @@ class Graded:
                         f"{log.stderr[-3000:]}")
         return scores
 
+    def autograded(self, assignment, student):
+        """The notebook as ``nbgrader autograde`` ran it."""
+        self.scores(assignment, student)
+        root = self.done[assignment][student][0]
+        return nbformat.read(root / "autograded" / student / assignment / f"{assignment}.ipynb", as_version=4)
+
     def log(self, assignment, student):
         return self.done[assignment][student][1].stderr[-3000:]
 
@@ -167,6 +175,19 @@ def test_untouched_student_version_scores_zero_everywhere(graded, assignment):
     scores = graded.scores(assignment, "untouched")
     passing = [g for g, (score, _) in scores.items() if score != 0]
     assert not passing, f"these graded cells of {assignment} pass without an answer: {passing}"
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_only_check_cells_raise_in_untouched_student_notebook(graded, assignment):
+    nb = graded.autograded(assignment, "untouched")
+    unexpected = [
+        f"cell {index}: {(cell.source.splitlines() or [''])[0]!r} -> "
+        + "; ".join(f"{o.ename}: {o.evalue}".splitlines()[0][:200] for o in errors)
+        for index, cell in enumerate(nb.cells)
+        if cell.cell_type == "code" and not cell.metadata.get("nbgrader", {}).get("grade")
+        and (errors := [o for o in cell.outputs if o.output_type == "error"])
+    ]
+    assert not unexpected, f"in the untouched {assignment}, cells other than check cells raise:\n" + "\n".join(unexpected)
 
 
 @pytest.mark.parametrize("assignment", [a for a in ASSIGNMENTS if MANUAL[a]])
@@ -225,9 +246,7 @@ def test_answers_cost_points_only_in_their_own_cells(graded, assignment, batch):
 def test_figures_off_shows_each_figure_as_text(graded, assignment):
     """The runs above draw no picture: a figure shows as its line of text, and so does an
     animation (00 has two), none of whose frames is drawn."""
-    graded.scores(assignment, "solution")
-    root = graded.done[assignment]["solution"][0]
-    nb = nbformat.read(root / "autograded" / "solution" / assignment / f"{assignment}.ipynb", as_version=4)
+    nb = graded.autograded(assignment, "solution")
     outputs = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs]
     assert not [o for o in outputs if "image/png" in o.get("data", {})]
     assert any("<Figure size" in o.get("data", {}).get("text/plain", "") for o in outputs)
