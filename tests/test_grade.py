@@ -358,10 +358,10 @@ def test_parallel_workers_grade_one_students_notebooks_at_once(tmp_path):
             shutil.copytree(ROOT / folder, root / folder)
     for name in names:
         solved = notebooks(root, name)[1]
-        for student in ("ada", "ben", "cai"):
+        for student in ("ada", "ben"):  # in this order the two workers start with ada's two notebooks
             write_submission(root, student, name, solved)
     records, log = _grade(root, figures=True)  # as make grade does by default
-    assert len(records) == 6 and all(r["status"] == GRADED and r["score"] == r["max_score"] for r in records), log
+    assert len(records) == 4 and all(r["status"] == GRADED and r["score"] == r["max_score"] for r in records), log
     for name in names:
         page = (root / "feedback" / "ada" / name / f"{name}.html").read_text()
         assert re.search(r'<img [^>]*src="data:image/png', page), f"ada's figures are not in her {name} feedback"
