@@ -153,6 +153,10 @@ def sandbox_command(cmd: list[str], *, work: str, socket_dir: str, disk_mb: int 
         args += ["--ro-bind", fonts, FONTS]
     env = {"PATH": f"{os.path.dirname(sys.executable)}:/usr/bin:/bin", "HOME": HOME, "USER": "student",
            "LOGNAME": "student", "LANG": "C.UTF-8", "MPLCONFIGDIR": f"{HOME}/.matplotlib",
+           # The kernel's parent is bwrap's PID 1, so ipykernel has no parent to watch (the
+           # sandbox dies with the grader). Without a parent PID it takes itself for one started
+           # by hand and prints ten lines of "Ctrl-C will not work" to the grader's terminal.
+           "JPY_PARENT_PID": "1",
            **{k: os.environ[k] for k in PASSED_ENV if k in os.environ}}
     if cnnlib_parent:
         env["PYTHONPATH"] = cnnlib_parent

@@ -92,6 +92,13 @@ def test_the_kernel_sees_its_own_copy_and_nothing_of_the_course(tmp_path, monkey
 
 
 @needs_bwrap
+def test_the_kernel_prints_nothing_to_the_graders_terminal(tmp_path, capfd):
+    assert _run(["print('in the notebook')"], tmp_path) == ["in the notebook\n"]
+    out, err = capfd.readouterr()
+    assert "Ctrl-C" not in out + err and "--existing" not in out + err, out + err
+
+
+@needs_bwrap
 def test_no_network_not_even_the_hosts_loopback(tmp_path):
     server = socket.create_server(("127.0.0.1", 0))
     port = server.getsockname()[1]
