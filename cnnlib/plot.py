@@ -10,6 +10,7 @@ import math
 
 import matplotlib.pyplot as plt
 import numpy as np
+from matplotlib.ticker import MaxNLocator
 
 
 def _new_axes(ax, figsize):
@@ -57,7 +58,8 @@ def show_images(images, titles, suptitle=None, ncols=None, cmap="gray", colorbar
     """Draw 2-D arrays side by side, each with its title and colour bar.
 
     ``images`` is a sequence of (H, W) arrays (or an array (K, H, W)); ``titles`` one
-    string per image. Axis labels go on the first image of each row. ``robust`` sets
+    string per image. Axis labels go on the first image of each row; ticks are whole
+    pixel indices. ``robust`` sets
     each image's colour limits to its 1st and 99th percentiles, so that a few extreme
     values (strong edges, say) do not wash out the rest.
     """
@@ -76,6 +78,8 @@ def show_images(images, titles, suptitle=None, ncols=None, cmap="gray", colorbar
         lo, hi = np.percentile(images[k], [1, 99]) if robust else (vmin, vmax)
         im = ax.imshow(images[k], cmap=cmap, vmin=lo, vmax=hi, interpolation="nearest")
         ax.set_title(titles[k], fontsize=10)
+        for axis in (ax.xaxis, ax.yaxis):  # pixel indices, not 2.5
+            axis.set_major_locator(MaxNLocator(nbins="auto", integer=True))
         if k % ncols == 0:
             ax.set_xlabel(xlabel)
             ax.set_ylabel(ylabel)

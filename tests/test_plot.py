@@ -7,7 +7,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
-from cnnlib.plot import connected, show_matrix, show_stack  # noqa: E402
+from cnnlib.plot import connected, show_images, show_matrix, show_stack  # noqa: E402
 
 
 def band(n_out, n_in, k, stride=1, padding=0):
@@ -69,4 +69,15 @@ def test_show_matrix_annotations_contrast_with_their_cells(cmap):
     dark_value = "1" if cmap == "Greys" else "0"       # Greys draws 1 black, the others 0
     light_value = "0" if dark_value == "1" else "1"
     assert colours[dark_value] == "white" and colours[light_value] == "black"
+    plt.close(fig)
+
+
+def test_show_images_ticks_whole_pixels():
+    fig = show_images([np.zeros((6, 6)), np.zeros((7, 13))], ["a", "b"])
+    fig.canvas.draw()
+    images = [ax for ax in fig.axes if ax.get_label() != "<colorbar>"]
+    assert len(images) == 2
+    for ax in images:
+        ticks = [*ax.get_xticks(), *ax.get_yticks()]
+        assert ticks and all(float(t).is_integer() for t in ticks), ticks
     plt.close(fig)
