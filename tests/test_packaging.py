@@ -1,6 +1,7 @@
 """The two setup routes (pip via pyproject.toml, conda via environment.yml) agree,
 and the README's commands are the ones CI runs."""
 import re
+import runpy
 import subprocess
 import sys
 import tomllib
@@ -65,3 +66,13 @@ def test_nbformat_loads_without_an_iri_parser():
     code = "import sys, nbformat, nbgrader.apps; print(sorted(m for m in ('rfc3987_syntax', 'lark') if m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]", f"loading nbformat and nbgrader imports {out.stdout.strip()}: see pyproject.toml"
+
+
+def test_the_groups_make_test_hands_out_first_exist():
+    """conftest.SLOWEST_FIRST names test files, folders and assignments that exist: a renamed
+    one would quietly lose its place and might start last, alone on one core."""
+    for entry in runpy.run_path(str(ROOT / "conftest.py"))["SLOWEST_FIRST"]:
+        path, _, assignment = entry.partition(":")
+        assert (ROOT / path).exists(), f"{entry}: there is no {path}"
+        if assignment:
+            assert (ROOT / "source" / assignment).is_dir(), f"{entry}: there is no source/{assignment}"
