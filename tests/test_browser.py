@@ -3,7 +3,8 @@
 Each page is served from a fresh build on 127.0.0.1 and must load with no console error,
 no failed request and no request to any other host; its math must be typeset by MathJax
 (no TeX left as `$...$`, no TeX error), its figures decoded, its navigation links must
-lead to pages that exist, and its first animation must play, still offline. Screenshots go to build/screenshots/.
+lead to pages that exist, and its first animation must play, still offline. Screenshots go
+to build/screenshots/.
 
 Skipped where Chromium or Playwright is missing: Chromium is looked up as $CNN_CHROMIUM,
 then `chromium` on PATH, then /usr/bin/chromium (`apt-get install chromium`).
@@ -207,8 +208,9 @@ def test_site_page(browser, site_dir, site_url, name):
         for href in {h for h in facts["links"] if not urlsplit(h).scheme and not h.startswith("#")}:
             target = site_dir / urlsplit(urljoin(url, href)).path.lstrip("/")
             assert target.is_file(), f"{name}: link {href} leads nowhere"
-        if name in _pages_with_animations():  # Play works, and fetches nothing (matplotlib's player would load
-            _play_first_animation(page)  # Font Awesome from a CDN)
+        # Play works, and fetches nothing (matplotlib's player would load Font Awesome from a CDN).
+        if name in _pages_with_animations():
+            _play_first_animation(page)
             assert not problems, f"{name}, playing its animation: " + "\n".join(problems)
     finally:
         page.close()
