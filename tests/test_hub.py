@@ -97,6 +97,13 @@ def _missing() -> str | None:
     if _proxy() is None:
         return ("configurable-http-proxy is not installed "
                 "(npm install --prefix .venv/node configurable-http-proxy)")
+    return None
+
+
+def _others_cannot_run_python() -> str | None:
+    """Why other users cannot run this Python with nbgrader, or None when they can. Asked by
+    the first fixture, not at import: the probe takes a second, and every xdist worker imports
+    this module."""
     probe = subprocess.run([*_namespace(), _sbin("runuser"), "-u", "nobody", "--", sys.executable, "-c", "import nbgrader"],
                            capture_output=True, text=True)
     if probe.returncode:
@@ -289,6 +296,8 @@ c.JupyterHub.load_roles = [{{"name": "cnn-test", "services": ["cnn-test"],
 
 @pytest.fixture(scope="module")
 def place():
+    if reason := _others_cannot_run_python():
+        pytest.skip(reason)
     made = Place()
     try:
         yield made
