@@ -11,6 +11,7 @@ grader's own tamper check is ``course/integrity.py``, not part of the students' 
 from __future__ import annotations
 
 import contextlib
+import functools
 import importlib
 import importlib.util
 import sys
@@ -18,7 +19,7 @@ import types
 
 import numpy as np
 
-from . import conv as _conv, nn as _nn, pool as _pool, shapes as _shapes
+from . import conv as _conv, convert as _convert, nn as _nn, pool as _pool, shapes as _shapes
 
 # Bound at import time: a later monkeypatch of numpy does not change what these use.
 _asarray, _isclose, _isfinite, _argmax = np.asarray, np.isclose, np.isfinite, np.argmax
@@ -205,6 +206,51 @@ def _refusing_init(original_init, shown, why):
     return __init__
 
 
+def _held_references(namespace):
+    """``(get, put)`` pairs of the places, other than its names, where the notebook's own code
+    keeps an object: the default arguments and closure variables of the functions defined in
+    ``namespace`` (and of the notebook's functions those closures hold), the attributes of its
+    classes (methods' defaults and closures included), and the function of a
+    ``functools.partial`` bound to a name in it."""
+    home = namespace.get("__name__", "__main__")
+    found, seen = [], set()
+
+    def walk(fn):
+        if not isinstance(fn, types.FunctionType) or fn.__module__ != home or id(fn) in seen:
+            return
+        seen.add(id(fn))
+        for i in range(len(fn.__defaults__ or ())):
+            found.append((lambda i=i: fn.__defaults__[i], lambda v, i=i: setattr(
+                fn, "__defaults__", fn.__defaults__[:i] + (v,) + fn.__defaults__[i + 1:])))
+        for key in fn.__kwdefaults__ or {}:
+            found.append((lambda k=key: fn.__kwdefaults__[k],
+                          lambda v, k=key: setattr(fn, "__kwdefaults__", {**fn.__kwdefaults__, k: v})))
+        for cell in fn.__closure__ or ():
+            try:
+                held = cell.cell_contents
+            except ValueError:  # a variable not assigned yet
+                continue
+            found.append((lambda c=cell: c.cell_contents, lambda v, c=cell: setattr(c, "cell_contents", v)))
+            walk(held)
+
+    for name, value in list(namespace.items()):
+        if isinstance(value, types.FunctionType):
+            walk(value)
+        elif isinstance(value, type) and value.__module__ == home:
+            for attr, member in list(vars(value).items()):
+                if isinstance(member, (staticmethod, classmethod)):
+                    found.append((lambda m=member: m.__func__, lambda v, c=value, a=attr, m=member: setattr(
+                        c, a, m if v is m.__func__ else type(m)(v))))
+                    walk(member.__func__)
+                else:
+                    found.append((lambda c=value, a=attr: vars(c)[a], lambda v, c=value, a=attr: setattr(c, a, v)))
+                    walk(member)
+        elif isinstance(value, functools.partial):  # its function is read-only: a new partial, then it again
+            found.append((lambda p=value: p.func, lambda v, n=name, p=value: namespace.__setitem__(
+                n, p if v is p.func else functools.partial(v, *p.args, **p.keywords))))
+    return found
+
+
 def _library_modules(extra_roots=()):
     roots = set(_LIBRARY) | set(extra_roots)
     return [m for name, m in list(sys.modules.items())
@@ -222,7 +268,10 @@ def forbid(*targets, namespace=None, why=""):
     A function is forbidden by identity: every name bound to it in a loaded cnnlib,
     NumPy or SciPy module, and in ``namespace`` (pass the notebook's ``globals()``), is
     replaced for the duration, so ``cnnlib.conv.conv2d`` is as forbidden as
-    ``cnnlib.conv2d``. A class is forbidden by refusing its construction. Calls from
+    ``cnnlib.conv2d``; so is a reference that the notebook's own functions and classes
+    hold (a default argument ``def f(x, c=np.convolve)``, a closure's variable, a class
+    attribute, a ``functools.partial`` in ``namespace``; see :func:`_held_references`).
+    A class is forbidden by refusing its construction. Calls from
     library code itself still work (``cnnlib.conv2d`` may call ``conv2d_forward``), so
     the test can allow one function and forbid another. ``why`` ends the message.
     A twin in SciPy, scikit-learn or PyTorch whose module is not loaded is not imported
@@ -261,6 +310,11 @@ def forbid(*targets, namespace=None, why=""):
                 if id(value) in new and value is functions[id(value)][0]:
                     undo.append((namespace.__setitem__, name, value))
                     namespace[name] = stand_ins[id(value)]
+            for get, put in _held_references(namespace):
+                value = get()
+                if id(value) in new and value is functions[id(value)][0]:
+                    undo.append((put, value))
+                    put(stand_ins[id(value)])
 
     def imported(module_name):
         refuse(_targets(later.pop(module_name)))
@@ -326,6 +380,10 @@ def _ref_correlate2d_valid(image, kernel):
     return _conv.correlate2d(image, kernel, mode="valid")
 
 
+def _ref_conv_matrix(kernel, input_shape, stride=1):
+    return _conv.conv2d_matrix(_asarray(kernel, dtype=float)[None, None], input_shape, stride=stride)
+
+
 def _ref_circular_conv2d(x, w):
     w = _asarray(w, dtype=float)
     kh, kw = w.shape
@@ -346,6 +404,12 @@ def _ref_zero_insert(x, stride):
     return _conv.conv_transpose2d(x[:, None], np.ones((1, 1, 1, 1)), stride=stride)[:, 0]
 
 
+def _ref_linear_to_conv_weight(weight, in_shape):
+    linear = _nn.Linear(np.shape(weight)[1], np.shape(weight)[0], rng=0)
+    linear.weight = weight
+    return _convert.fc_to_conv(linear, in_shape).weight
+
+
 def _ref_conv_layer_cost(W, H, C, K, kw, kh, sw=1, sh=1):
     w_out, h_out = _shapes.conv_output_size(W, kw, stride=sw), _shapes.conv_output_size(H, kh, stride=sh)
     weights = K * kw * kh * C
@@ -361,10 +425,12 @@ _RefResidualBlock.__name__ = _RefResidualBlock.__qualname__ = "ResidualBlock"
 #: Reference answers of the exercises that later exercises build on, by their names in the notebooks.
 REFERENCES = {
     "correlate2d_valid": _ref_correlate2d_valid,
+    "conv_matrix": _ref_conv_matrix,
     "circular_conv2d": _ref_circular_conv2d,
     "pool1d": _ref_pool1d,
     "zero_insert": _ref_zero_insert,
     "conv_layer_cost": _ref_conv_layer_cost,
+    "linear_to_conv_weight": _ref_linear_to_conv_weight,
     "ResidualBlock": _RefResidualBlock,
 }
 

@@ -55,6 +55,44 @@ def test_every_alias_of_a_forbidden_function_refuses_the_notebook():
     np.testing.assert_allclose(ns["via_alias"](x, w), cnnlib.conv2d(x, w))
 
 
+def test_references_the_notebooks_code_keeps_are_refused_too():
+    """A default argument, a closure's variable, a class attribute (plain, static or bound in
+    a method's defaults) and a partial hold the function itself, not a name that forbid
+    rebinds: each is refused inside the block and put back after it."""
+    ns = notebook("import functools\n"
+                  "def by_default(x, w, c=cnnlib.conv2d): return c(x, w)\n"
+                  "def by_keyword(x, w, *, c=cnnlib.conv2d): return c(x, w)\n"
+                  "def make():\n    c = cnnlib.conv2d\n    def inner(x, w): return c(x, w)\n    return inner\n"
+                  "by_closure = make()\n"
+                  "class Layer:\n    conv = staticmethod(cnnlib.conv2d)\n    plain = cnnlib.conv2d\n"
+                  "    def __call__(self, x, w, c=cnnlib.conv2d): return c(x, w)\n"
+                  "    @classmethod\n    def via_class(cls, x, w): return cls.conv(x, w)\n"
+                  "by_partial = functools.partial(cnnlib.conv2d, padding=0)\n"
+                  "def by_static(x, w): return Layer.conv(x, w)\n"
+                  "def by_attribute(x, w): return Layer.plain(x, w)\n"
+                  "def by_method(x, w): return Layer()(x, w)\n"
+                  "def by_classmethod(x, w): return Layer.via_class(x, w)\n"
+                  "def by_partial_name(x, w): return by_partial(x, w)\n")
+    x, w = X[None, None], W[None, None]
+    names = [n for n in ns if n.startswith("by_") and n != "by_partial"]
+    expected = cnnlib.conv2d(x, w)
+
+    def held():
+        layer = vars(ns["Layer"])
+        return (ns["by_default"].__defaults__, ns["by_keyword"].__kwdefaults__,
+                ns["by_closure"].__closure__[0].cell_contents, layer["conv"], layer["plain"],
+                layer["__call__"].__defaults__, ns["by_partial"])
+
+    before = held()
+    with forbid("cnnlib.conv2d", namespace=ns):
+        for name in names:
+            assert "cnnlib.conv2d()" in refused(ns[name], x, w), name
+    after = held()
+    assert after == before and after[3] is before[3] and after[6] is before[6]
+    for name in names:
+        np.testing.assert_array_equal(ns[name](x, w), expected)
+
+
 def test_library_code_may_still_call_a_forbidden_function():
     ns = notebook("def mine(x): return cnnlib.max_pool2d_forward(x, 2)[0]\n"
                   "def allowed(x): return cnnlib.max_pool2d(x, 2)\n")
@@ -245,11 +283,17 @@ def test_references_work_inside_forbid():
 
 
 def test_references_match_their_exercises(rng):
-    assert set(REFERENCES) == {"correlate2d_valid", "circular_conv2d", "pool1d", "zero_insert", "conv_layer_cost",
+    assert set(REFERENCES) == {"correlate2d_valid", "conv_matrix", "circular_conv2d", "pool1d", "zero_insert",
+                               "conv_layer_cost", "linear_to_conv_weight",
                                "ResidualBlock"}  # one per exercise that a later one builds on
     x = rng.normal(size=(3, 7, 6))
     ref = REFERENCES
     np.testing.assert_allclose(ref["correlate2d_valid"](x[0], W), scipy.signal.correlate2d(x[0], W, "valid"))
+    k = rng.normal(size=(2, 3))
+    np.testing.assert_allclose(ref["conv_matrix"](k, (7, 6), stride=2) @ x[0].ravel(),
+                               scipy.signal.correlate2d(x[0], k, "valid")[::2, ::2].ravel())
+    weight = rng.normal(size=(4, 3 * 2 * 5)).astype(np.float32)
+    np.testing.assert_array_equal(ref["linear_to_conv_weight"](weight, (3, 2, 5)), weight.reshape(4, 3, 2, 5))
     w = rng.normal(size=(2, 3))
     wrapped = np.pad(x[0], ((0, 1), (1, 1)), mode="wrap")
     np.testing.assert_allclose(ref["circular_conv2d"](x[0], w), scipy.signal.correlate2d(wrapped, w, "valid"))

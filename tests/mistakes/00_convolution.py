@@ -182,6 +182,14 @@ def correlate2d_valid(image, kernel):
     return fftconvolve(image, np.asarray(kernel)[::-1, ::-1], mode="valid")''',
         "fails": ["test_correlate2d_valid"],
     },
+    "scipy_in_a_default_argument_2d": {
+        "cell": "correlate2d_valid",
+        "source": '''import scipy.signal
+
+def correlate2d_valid(image, kernel, _correlate=scipy.signal.correlate2d):
+    return _correlate(image, kernel, mode="valid")''',
+        "fails": ["test_correlate2d_valid"],
+    },
     "cnnlib_submodule_2d": {
         "cell": "correlate2d_valid",
         "source": '''import cnnlib.conv
