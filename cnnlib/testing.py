@@ -206,12 +206,12 @@ def _refusing_init(original_init, shown, why):
     return __init__
 
 
-def _held_references(namespace):
-    """``(get, put)`` pairs of the places, other than its names, where the notebook's own code
-    keeps an object: the default arguments and closure variables of the functions defined in
-    ``namespace`` (and of the notebook's functions those closures hold), the attributes of its
-    classes (methods' defaults and closures included), and the function of a
-    ``functools.partial`` bound to a name in it."""
+def _held_references(namespace, wanted):
+    """``(value, put)`` for each place, other than its names, where the notebook's own code
+    keeps a value that ``wanted(value)`` picks: the default arguments and closure variables of
+    the functions defined in ``namespace`` (and of the notebook's functions those closures
+    hold), the attributes of its classes (methods' defaults and closures included), and the
+    function of a ``functools.partial`` bound to a name in it. ``put(v)`` stores ``v`` there."""
     home = namespace.get("__name__", "__main__")
     found, seen = [], set()
 
@@ -219,19 +219,21 @@ def _held_references(namespace):
         if not isinstance(fn, types.FunctionType) or fn.__module__ != home or id(fn) in seen:
             return
         seen.add(id(fn))
-        for i in range(len(fn.__defaults__ or ())):
-            found.append((lambda i=i: fn.__defaults__[i], lambda v, i=i: setattr(
-                fn, "__defaults__", fn.__defaults__[:i] + (v,) + fn.__defaults__[i + 1:])))
-        for key in fn.__kwdefaults__ or {}:
-            found.append((lambda k=key: fn.__kwdefaults__[k],
-                          lambda v, k=key: setattr(fn, "__kwdefaults__", {**fn.__kwdefaults__, k: v})))
+        for i, value in enumerate(fn.__defaults__ or ()):
+            if wanted(value):
+                found.append((value, lambda v, i=i: setattr(
+                    fn, "__defaults__", fn.__defaults__[:i] + (v,) + fn.__defaults__[i + 1:])))
+        for key, value in (fn.__kwdefaults__ or {}).items():
+            if wanted(value):
+                found.append((value, lambda v, k=key: setattr(fn, "__kwdefaults__", {**fn.__kwdefaults__, k: v})))
         for cell in fn.__closure__ or ():
             try:
-                held = cell.cell_contents
+                value = cell.cell_contents
             except ValueError:  # a variable not assigned yet
                 continue
-            found.append((lambda c=cell: c.cell_contents, lambda v, c=cell: setattr(c, "cell_contents", v)))
-            walk(held)
+            if wanted(value):
+                found.append((value, lambda v, c=cell: setattr(c, "cell_contents", v)))
+            walk(value)
 
     for name, value in list(namespace.items()):
         if isinstance(value, types.FunctionType):
@@ -239,14 +241,17 @@ def _held_references(namespace):
         elif isinstance(value, type) and value.__module__ == home:
             for attr, member in list(vars(value).items()):
                 if isinstance(member, (staticmethod, classmethod)):
-                    found.append((lambda m=member: m.__func__, lambda v, c=value, a=attr, m=member: setattr(
-                        c, a, m if v is m.__func__ else type(m)(v))))
+                    if wanted(member.__func__):
+                        found.append((member.__func__, lambda v, c=value, a=attr, m=member: setattr(
+                            c, a, m if v is m.__func__ else type(m)(v))))
                     walk(member.__func__)
                 else:
-                    found.append((lambda c=value, a=attr: vars(c)[a], lambda v, c=value, a=attr: setattr(c, a, v)))
+                    if wanted(member):
+                        found.append((member, lambda v, c=value, a=attr: setattr(c, a, v)))
                     walk(member)
-        elif isinstance(value, functools.partial):  # its function is read-only: a new partial, then it again
-            found.append((lambda p=value: p.func, lambda v, n=name, p=value: namespace.__setitem__(
+        elif isinstance(value, functools.partial) and wanted(value.func):
+            # A partial's function is read-only: a new partial in its place, then the old one back.
+            found.append((value.func, lambda v, n=name, p=value: namespace.__setitem__(
                 n, p if v is p.func else functools.partial(v, *p.args, **p.keywords))))
     return found
 
@@ -310,11 +315,9 @@ def forbid(*targets, namespace=None, why=""):
                 if id(value) in new and value is functions[id(value)][0]:
                     undo.append((namespace.__setitem__, name, value))
                     namespace[name] = stand_ins[id(value)]
-            for get, put in _held_references(namespace):
-                value = get()
-                if id(value) in new and value is functions[id(value)][0]:
-                    undo.append((put, value))
-                    put(stand_ins[id(value)])
+            for value, put in _held_references(namespace, lambda v: id(v) in new and v is functions[id(v)][0]):
+                undo.append((put, value))
+                put(stand_ins[id(value)])
 
     def imported(module_name):
         refuse(_targets(later.pop(module_name)))
