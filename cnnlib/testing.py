@@ -305,7 +305,10 @@ def forbid(*targets, namespace=None, why=""):
         functions.update(new)
         stand_ins.update({i: _refusing_function(obj, shown, why) for i, (obj, shown) in new.items()})
         roots = {(getattr(obj, "__module__", None) or "").split(".")[0] for obj, _ in functions.values()}
+        ids = new.keys()
         for module in _library_modules(roots - {"__main__", "builtins", ""}):
+            if ids.isdisjoint(map(id, vars(module).values())):  # most modules: no Python loop over them
+                continue
             for attr, value in list(vars(module).items()):
                 if id(value) in new and value is functions[id(value)][0]:
                     undo.append((setattr, module, attr, value))
