@@ -416,6 +416,11 @@ def _ref_linear_to_conv_weight(weight, in_shape):
     return _convert.fc_to_conv(linear, in_shape).weight
 
 
+def _ref_crops(x, size, stride):
+    view = np.lib.stride_tricks.sliding_window_view(_asarray(x), (size, size), axis=(1, 2))
+    return np.ascontiguousarray(view[:, ::stride, ::stride].transpose(1, 2, 0, 3, 4))
+
+
 def _ref_conv_layer_cost(W, H, C, K, kw, kh, sw=1, sh=1):
     w_out, h_out = _shapes.conv_output_size(W, kw, stride=sw), _shapes.conv_output_size(H, kh, stride=sh)
     weights = K * kw * kh * C
@@ -437,6 +442,7 @@ REFERENCES = {
     "zero_insert": _ref_zero_insert,
     "conv_layer_cost": _ref_conv_layer_cost,
     "linear_to_conv_weight": _ref_linear_to_conv_weight,
+    "crops": _ref_crops,
     "ResidualBlock": _RefResidualBlock,
 }
 

@@ -284,7 +284,7 @@ def test_references_work_inside_forbid():
 
 def test_references_match_their_exercises(rng):
     assert set(REFERENCES) == {"correlate2d_valid", "conv_matrix", "circular_conv2d", "pool1d", "zero_insert",
-                               "conv_layer_cost", "linear_to_conv_weight",
+                               "conv_layer_cost", "linear_to_conv_weight", "crops",
                                "ResidualBlock"}  # one per exercise that a later one builds on
     x = rng.normal(size=(3, 7, 6))
     ref = REFERENCES
@@ -294,6 +294,9 @@ def test_references_match_their_exercises(rng):
                                scipy.signal.correlate2d(x[0], k, "valid")[::2, ::2].ravel())
     weight = rng.normal(size=(4, 3 * 2 * 5)).astype(np.float32)
     np.testing.assert_array_equal(ref["linear_to_conv_weight"](weight, (3, 2, 5)), weight.reshape(4, 3, 2, 5))
+    crops = ref["crops"](x, 3, 2)  # (rows, cols, C, size, size): the crop at (2i, 2j) of every channel
+    assert crops.shape == (3, 2, 3, 3, 3)
+    np.testing.assert_array_equal(crops[2, 1], x[:, 4:7, 2:5])
     w = rng.normal(size=(2, 3))
     wrapped = np.pad(x[0], ((0, 1), (1, 1)), mode="wrap")
     np.testing.assert_allclose(ref["circular_conv2d"](x[0], w), scipy.signal.correlate2d(wrapped, w, "valid"))
