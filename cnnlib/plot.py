@@ -59,9 +59,8 @@ def show_images(images, titles, suptitle=None, ncols=None, cmap="gray", colorbar
 
     ``images`` is a sequence of (H, W) arrays (or an array (K, H, W)); ``titles`` one
     string per image. Axis labels go on the first image of each row; ticks are whole
-    pixel indices. ``robust`` sets
-    each image's colour limits to its 1st and 99th percentiles, so that a few extreme
-    values (strong edges, say) do not wash out the rest.
+    pixel indices. ``robust`` sets each image's colour limits to its 1st and 99th
+    percentiles, so that a few extreme values (strong edges, say) do not wash out the rest.
     """
     images = [np.asarray(im) for im in images]
     if len(titles) != len(images):

@@ -207,11 +207,11 @@ def _refusing_init(original_init, shown, why):
 
 
 def _held_references(namespace, wanted):
-    """``(value, put)`` for each place, other than its names, where the notebook's own code
-    keeps a value that ``wanted(value)`` picks: the default arguments and closure variables of
-    the functions defined in ``namespace`` (and of the notebook's functions those closures
+    """``(value, put)`` for each place where the notebook's own code keeps a value that
+    ``wanted(value)`` picks: its names in ``namespace``, the default arguments and closure
+    variables of the functions defined there (and of the notebook's functions those closures
     hold), the attributes of its classes (methods' defaults and closures included), and the
-    function of a ``functools.partial`` bound to a name in it. ``put(v)`` stores ``v`` there."""
+    function of a ``functools.partial`` bound to a name. ``put(v)`` stores ``v`` there."""
     home = namespace.get("__name__", "__main__")
     found, seen = [], set()
 
@@ -236,6 +236,8 @@ def _held_references(namespace, wanted):
             walk(value)
 
     for name, value in list(namespace.items()):
+        if wanted(value):
+            found.append((value, lambda v, n=name: namespace.__setitem__(n, v)))
         if isinstance(value, types.FunctionType):
             walk(value)
         elif isinstance(value, type) and value.__module__ == home:
@@ -304,21 +306,22 @@ def forbid(*targets, namespace=None, why=""):
             return
         functions.update(new)
         stand_ins.update({i: _refusing_function(obj, shown, why) for i, (obj, shown) in new.items()})
+
+        def is_new(value):
+            return id(value) in new and value is functions[id(value)][0]
+
         roots = {(getattr(obj, "__module__", None) or "").split(".")[0] for obj, _ in functions.values()}
         ids = new.keys()
         for module in _library_modules(roots - {"__main__", "builtins", ""}):
             if ids.isdisjoint(map(id, vars(module).values())):  # most modules: no Python loop over them
                 continue
+            # is_new(value) written out: this loop runs over hundreds of NumPy's names per block.
             for attr, value in list(vars(module).items()):
                 if id(value) in new and value is functions[id(value)][0]:
                     undo.append((setattr, module, attr, value))
                     setattr(module, attr, stand_ins[id(value)])
         if namespace is not None:
-            for name, value in list(namespace.items()):
-                if id(value) in new and value is functions[id(value)][0]:
-                    undo.append((namespace.__setitem__, name, value))
-                    namespace[name] = stand_ins[id(value)]
-            for value, put in _held_references(namespace, lambda v: id(v) in new and v is functions[id(v)][0]):
+            for value, put in _held_references(namespace, is_new):
                 undo.append((put, value))
                 put(stand_ins[id(value)])
 
