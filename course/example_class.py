@@ -41,6 +41,18 @@ def check_cells(nb) -> list[str]:
     return [grade_id(c) for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade")]
 
 
+def checks_of_exercises(nb) -> dict[str, list[str]]:
+    """``{exercise: [its check cells]}``: the graded cells between it and the next exercise."""
+    own, current = {}, None
+    for cell in nb.cells:
+        info = cell.metadata.get("nbgrader", {})
+        if info.get("solution"):
+            current = own.setdefault(info["grade_id"], [])
+        elif info.get("grade") and current is not None:
+            current.append(info["grade_id"])
+    return own
+
+
 def _cell(nb, gid):
     return next(c for c in nb.cells if grade_id(c) == gid)
 
@@ -82,13 +94,36 @@ def _wrong(solved, gid, extra=""):
     return replace_answer(solved, gid, f"{extra}\n{header}return 0\n")
 
 
-def _warns(solved, gid, code, wrong=False):
-    """Exercise ``gid`` answered correctly (or with a stub returning 0), but writing a warning
-    to stderr each time it is called: nbgrader would score the test cell 0 for that."""
-    body = _cell(solved, gid).source.replace('"""\n', f'"""\n    {code}\n', 1)
-    if wrong:
-        body = body.split('"""')[0] + f"{code}\n    return 0\n"
-    return replace_answer(solved, gid, 'import sys, warnings\nwarnings.simplefilter("always")\n' + body)
+def _warns(solved, codes: dict[str, list[str]], wrong=False):
+    """``solved`` with each exercise of ``codes`` (``{grade id: lines}``) answered correctly (or,
+    if ``wrong``, by a stub returning 0) but running its lines, which write to stderr, each time
+    it is called: nbgrader would score the test cells 0 for that."""
+    for gid, lines in codes.items():
+        code = "\n    ".join(lines)
+        body = _cell(solved, gid).source.replace('"""\n', f'"""\n    {code}\n', 1)
+        if wrong:
+            body = body.split('"""')[0] + f"{code}\n    return 0\n"
+        solved = replace_answer(solved, gid, 'import sys, warnings\nwarnings.simplefilter("always")\n' + body)
+    return solved
+
+
+#: ``{kind: code}``: what a right answer may write to stderr as it runs, none of which may cost
+#: points. :func:`bad_submissions` puts them into one notebook, one kind per exercise.
+WARNINGS = {
+    "matplotlib": ("import matplotlib.pyplot as plt; plt.figure(); plt.legend(); plt.close()"
+                   "  # 'No artists with labels found'"),
+    "runtime": "np.float64(1.0) / np.zeros(1)  # RuntimeWarning: divide by zero",
+    "user": 'warnings.warn("a note to myself", UserWarning)',
+    "deprecation": 'warnings.warn("old name", DeprecationWarning)',
+    "stderr": 'print("working...", file=sys.stderr)',
+}
+
+
+def warning_exercises(blank) -> dict[str, str]:
+    """``{kind of WARNINGS: the exercise whose answer writes it}`` in the "warns" submission:
+    one kind per exercise, from the first (two in one where there are fewer exercises than kinds)."""
+    ex = exercise_cells(blank)
+    return {kind: ex[i % len(ex)] for i, kind in enumerate(WARNINGS)}
 
 
 def _out_of_order(solved, gid):
@@ -179,15 +214,13 @@ def bad_submissions(solved, blank) -> dict:
         "malformed_cell": (None, _raw_cells(solved, source=lambda i: 5 if i == 2 else None)),
         "invalid_cell_id": (None, _raw_cells(solved, id=lambda i: f"cell {i}!")),
     })
-    subs.update({
-        "warns_runtime": _warns(solved, ex[0], "np.float64(1.0) / np.zeros(1)  # RuntimeWarning: divide by zero"),
-        "warns_user": _warns(solved, ex[0], 'warnings.warn("a note to myself", UserWarning)'),
-        "warns_deprecation": _warns(solved, ex[0], 'warnings.warn("old name", DeprecationWarning)'),
-        "warns_matplotlib": _warns(solved, ex[0], "import matplotlib.pyplot as plt; plt.figure(); "
-                                   "plt.legend(); plt.close()  # 'No artists with labels found'"),
-        "prints_to_stderr": _warns(solved, ex[0], 'print("working...", file=sys.stderr)'),
-        "wrong_and_warns": _warns(solved, ex[0], 'warnings.warn("a note to myself", UserWarning)', wrong=True),
-    })
+    # Right answers that warn, each kind in its own exercise (in one notebook: a kind that cost
+    # points would cost its own exercise's), and a wrong answer that warns.
+    codes = {}
+    for kind, gid in warning_exercises(blank).items():
+        codes.setdefault(gid, []).append(WARNINGS[kind])
+    subs["warns"] = _warns(solved, codes)
+    subs["wrong_and_warns"] = _warns(solved, {ex[0]: [WARNINGS["user"]]}, wrong=True)
     return subs
 
 

@@ -26,10 +26,11 @@ import pytest
 
 from course import ROOT
 from course.build import assignments
-from course.example_class import BACKGROUND_MARK, attacks, make_class, notebooks, check_cells, write_submission
+from course.example_class import (BACKGROUND_MARK, attacks, check_cells, checks_of_exercises, make_class, notebooks,
+                                  warning_exercises, write_submission)
 from course.export import export_csv
 from course.grade import FAILED, GRADED, fingerprint, grade, summary
-from course.grading import cell_scores, replace_answer
+from course.grading import cell_scores, grade_id, replace_answer
 from course.sandbox import unavailable
 from procs import cell_timeout, sleeping
 
@@ -135,8 +136,7 @@ def _expected(blank):
         "bad_malformed_cell": (0, FAILED, "nbgrader could not grade it"),
         "bad_invalid_cell_id": (full, GRADED, "were not valid notebook cell ids"),
         # A warning is not a failure: right answers that warn get full marks, wrong ones do not.
-        **{f"bad_warns_{kind}": (full, GRADED, "") for kind in ("runtime", "user", "deprecation", "matplotlib")},
-        "bad_prints_to_stderr": (full, GRADED, ""),
+        "bad_warns": (full, GRADED, ""),  # each kind of WARNINGS in one exercise's answer
         "bad_wrong_and_warns": (full - p[0], GRADED, ""),
         **({f"attack_{kind}": (full, GRADED, "") for kind in attacks(ROOT, ASSIGNMENT)} if SANDBOXED else {}),
         **({"attack_fork_bomb": (0, GRADED, "did not stop when interrupted"),
@@ -292,9 +292,28 @@ def _check_self_contained(root, pattern):
         assert "<math" in text and "MathJax" not in text, f"{page.relative_to(root)}: math not as MathML"
 
 
+#: What each kind of course.example_class.WARNINGS writes to stderr.
+WRITES = {"matplotlib": "No artists with labels found", "runtime": "divide by zero", "user": "a note to myself",
+          "deprecation": "old name", "stderr": "working..."}
+
+
+def test_right_answers_that_warn_earn_full_marks_whatever_they_write(graded):
+    """Each kind of warning, or a print to stderr, in its own exercise: none costs a point."""
+    root, rows, log, blank = graded
+    scores = cell_scores(root, ASSIGNMENT, "bad_warns")
+    nb = nbformat.read(root / "autograded" / "bad_warns" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb", as_version=4)
+    written = {grade_id(c): "".join(o.get("data", {}).get("text/plain", "") for o in c.outputs)
+               for c in nb.cells if c.cell_type == "code"}  # stderr, as warning_output shows it
+    checks = checks_of_exercises(blank)
+    for kind, gid in warning_exercises(blank).items():
+        assert any(WRITES[kind] in written[g] for g in checks[gid]), f"{gid}'s checks show no {kind} warning"
+        lost = {g: scores[g] for g in checks[gid] if scores[g][0] != scores[g][1]}
+        assert not lost, f"{gid}, a right answer that writes a {kind} warning, lost points: {lost}"
+
+
 def test_warnings_show_as_warnings_in_the_feedback(graded):
     root = graded[0]
-    text = _feedback_text(root, "bad_warns_runtime")
+    text = _feedback_text(root, "bad_warns")
     assert "Warning (it costs no points" in text and "divide by zero" in text, text[-2000:]
     assert "AssertionError" in _feedback_text(root, "bad_wrong_and_warns")
 

@@ -29,6 +29,7 @@ import pytest
 
 from course import ROOT
 from course.build import assignments
+from course.example_class import checks_of_exercises
 from course.grading import cell_scores, fill_solutions, nbgrader, replace_answer
 
 ASSIGNMENTS = assignments()
@@ -66,15 +67,7 @@ def _batch_of(assignment, key):
 
 def _own_test_cells(assignment):
     """``{solution cell: [its test cells]}``: the graded cells between it and the next exercise."""
-    nb = nbformat.read(ROOT / "source" / assignment / f"{assignment}.ipynb", as_version=4)
-    own, current = {}, None
-    for cell in nb.cells:
-        info = cell.metadata.get("nbgrader", {})
-        if info.get("solution"):
-            current = own.setdefault(info["grade_id"], [])
-        elif info.get("grade") and current is not None:
-            current.append(info["grade_id"])
-    return own
+    return checks_of_exercises(nbformat.read(ROOT / "source" / assignment / f"{assignment}.ipynb", as_version=4))
 
 
 def _manual_cells(assignment):
