@@ -21,7 +21,7 @@ from course.autograding import (
     use_course_validator,
 )
 from course.export import StatusCsvExportPlugin
-from course.feedback import HideHiddenTests, ShortenTracebacks
+from course.feedback import FeedbackExporter, HideHiddenTests, ShortenTracebacks
 from course.nbgrader_fixes import DeduplicateIdsFixed
 
 c = get_config()  # noqa: F821
@@ -105,6 +105,8 @@ c.HTMLExporter.extra_template_basedirs = [
     str(Path(nbgrader.__file__).parent / "server_extensions" / "formgrader" / "templates"),
 ]
 c.HTMLExporter.filters = {"markdown2html": "course.feedback.markdown2html"}
+# ... written without nbconvert's closing BeautifulSoup pass over the page (half a second each).
+c.GenerateFeedback.exporter_class = FeedbackExporter
 
 # `nbgrader export` adds a status and a reason column (scored 0 / could not be graded / ...).
 c.ExportApp.plugin_class = StatusCsvExportPlugin

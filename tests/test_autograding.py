@@ -192,3 +192,38 @@ def test_stderr_in_a_test_cell_is_a_warning_not_a_failure():
         WarningsCostNothing().preprocess_cell(cell, {}, 0)
     assert determine_grade(warned) == (2, 2) and determine_grade(failed) == (0, 2)
     assert "divide by zero &lt;x&gt;" in warned.outputs[0].data["text/html"]
+
+
+def test_feedback_exporter_writes_the_page_nbconvert_writes(tmp_path):
+    """course.feedback.FeedbackExporter leaves out HTMLExporter's closing BeautifulSoup pass and
+    does what it does to a feedback page itself: the same page, every picture with one alt text."""
+    from bs4 import BeautifulSoup
+    from nbgrader.converters import GenerateFeedback
+    from nbgrader.coursedir import CourseDirectory
+    from traitlets.config.loader import PyFileConfigLoader
+
+    from course import ROOT
+    from course.feedback import FeedbackExporter
+
+    # The exporters' configuration as nbgrader generate_feedback makes it from the course's.
+    course = PyFileConfigLoader("nbgrader_config.py", path=str(ROOT)).load_config()
+    config = GenerateFeedback(coursedir=CourseDirectory(root=str(tmp_path)), config=course).config
+    assert config.GenerateFeedback.exporter_class is FeedbackExporter
+    nb = new_notebook(cells=[
+        new_markdown_cell("# Title\n\nMath $x^2$ and ![a drawing](data:image/png;base64,AAAA)"),
+        new_code_cell("plt.plot(x)", execution_count=1, outputs=[
+            new_output("display_data", data={"image/png": "iVBORw0KGgo=", "text/plain": "<Figure>"}),
+            new_output("stream", name="stdout", text="<b>not a tag</b> & more\n")]),
+        new_code_cell("check(f)", execution_count=2, metadata={"nbgrader": {
+            "grade": True, "solution": False, "locked": True, "grade_id": "test_f", "points": 2, "score": 0,
+            "comment": None, "task": False, "schema_version": 3}}, outputs=[
+            new_output("error", ename="AssertionError", evalue="expected 1", traceback=["AssertionError: expected 1"])]),
+    ])
+    resources = {"nbgrader": {"notebook": "00_demo", "score": 0, "max_score": 2, "late_penalty": 0}}
+    ours, _ = FeedbackExporter(config=config).from_notebook_node(nb, resources)
+    theirs, _ = HTMLExporter(config=config).from_notebook_node(nb, resources)
+    assert "Score: 0.0 / 2.0" in ours and "<math" in ours, "not the course's feedback page"
+    assert BeautifulSoup(ours, "html.parser") == BeautifulSoup(theirs, "html.parser")
+    images = re.findall(r"<img\b[^>]*>", ours)
+    assert len(images) == 2 and all(tag.count(" alt=") == 1 for tag in images), images
+    assert 'alt="a drawing"' in ours

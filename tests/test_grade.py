@@ -384,4 +384,5 @@ def test_parallel_workers_grade_one_students_notebooks_at_once(tmp_path):
     for name in names:
         page = (root / "feedback" / "ada" / name / f"{name}.html").read_text()
         assert re.search(r'<img [^>]*src="data:image/png', page), f"ada's figures are not in her {name} feedback"
+        assert all(" alt=" in tag for tag in re.findall(r"<img\b[^>]*>", page)), f"a picture in {name} has no alt text"
     _check_self_contained(root, "*/*/*.html")  # with the pictures in it
