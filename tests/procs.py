@@ -1,7 +1,9 @@
-"""The host's processes: what a sandbox may have left running, and how fast a fresh one starts."""
+"""The host's processes: what a sandbox may have left running, how fast a fresh one starts, and a
+free local port for a server the tests start."""
 import functools
 import math
 import os
+import socket
 import subprocess
 import sys
 import time
@@ -30,3 +32,10 @@ def cell_timeout() -> int:
     start = time.perf_counter()
     subprocess.run([sys.executable, "-c", "import numpy, matplotlib.pyplot, cnnlib"], check=True)
     return max(6, math.ceil(8 * (time.perf_counter() - start)))
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on now (for a server a test starts)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]

@@ -24,7 +24,6 @@ import secrets
 import shlex
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -41,6 +40,7 @@ from course import ROOT
 from course.build import assignments
 from course.example_class import notebooks
 from course.grading import replace_answer
+from procs import free_port
 
 DEPLOY = ROOT / "deploy"
 BIN = Path(sys.executable).parent
@@ -116,11 +116,6 @@ if MISSING:
     print(f"tests/test_hub.py skipped: {MISSING}", file=sys.stderr)
 pytestmark = pytest.mark.skipif(MISSING is not None, reason=MISSING or "")
 
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class Place:
@@ -210,7 +205,7 @@ class Hub:
 
     def __init__(self, place: Place):
         self.place = place
-        self.port = _free_port()
+        self.port = free_port()
         config = place.hub_dir / "jupyterhub_config.py"
         config.write_text(f"""\
 c = get_config()  # noqa
@@ -218,8 +213,8 @@ load_subconfig({str(DEPLOY / 'jupyterhub_config.py')!r})
 # The test's changes: any password, localhost ports, state in this folder, and a token to drive it.
 c.JupyterHub.authenticator_class = "dummy"
 c.JupyterHub.bind_url = "http://127.0.0.1:{self.port}"
-c.JupyterHub.hub_bind_url = "http://127.0.0.1:{_free_port()}"
-c.ConfigurableHTTPProxy.api_url = "http://127.0.0.1:{_free_port()}"
+c.JupyterHub.hub_bind_url = "http://127.0.0.1:{free_port()}"
+c.ConfigurableHTTPProxy.api_url = "http://127.0.0.1:{free_port()}"
 c.ConfigurableHTTPProxy.command = [{_proxy()!r}]
 c.JupyterHub.db_url = "sqlite:///{place.hub_dir}/jupyterhub.sqlite"
 c.JupyterHub.cookie_secret_file = "{place.hub_dir}/jupyterhub_cookie_secret"

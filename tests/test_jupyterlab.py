@@ -18,7 +18,6 @@ import os
 import re
 import secrets
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -31,6 +30,7 @@ import nbformat
 import pytest
 
 from course import ROOT
+from procs import free_port
 from test_browser import LOCAL_HOSTS, SCREENSHOTS, browser  # noqa: F401  (browser: the headless Chromium fixture)
 
 NOTEBOOK = "00_convolution/00_convolution.ipynb"
@@ -79,11 +79,6 @@ FLIPPED_KERNEL = '''def correlate1d_valid(x, w):
 '''
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
 
 def _serve(tmp_path_factory, mode, cwd=None):
     """A JupyterLab server under ``make lab``'s configuration (``mode`` "student") or ``make
@@ -97,7 +92,7 @@ def _serve(tmp_path_factory, mode, cwd=None):
         path = tmp / "settings" / f"{name}.jupyterlab-settings"
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text)
-    port, token = _free_port(), secrets.token_hex(16)
+    port, token = free_port(), secrets.token_hex(16)
     env = dict(os.environ, JUPYTER_CONFIG_PATH=str(CONFIG / mode), JUPYTERLAB_SETTINGS_DIR=str(tmp / "settings"),
                JUPYTERLAB_WORKSPACES_DIR=str(tmp / "workspaces"), JUPYTER_RUNTIME_DIR=str(tmp / "runtime"),
                PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}")
