@@ -215,18 +215,22 @@ def test_three_workers_one_killed_give_the_one_process_grades(server, sqlite_gra
             rows = claims.rows()
         except Exception:  # noqa: BLE001 - the workers have not made the table yet
             rows = []
-        held = [r for r in rows if r["state"] == "claimed" and r["worker"].split(":")[1] == str(victim.pid)]
-        # Killed mid-grading while the others work: at the first grade stored, it holds
-        # either its first claim or, if that grade was its own, the next one.
-        if held and any(r["state"] == "done" for r in rows):
-            for pid in [victim.pid, *_descendants(victim.pid)]:
-                try:
-                    os.kill(pid, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
-            killed = held[0]
-        else:
-            time.sleep(0.2)
+        # Killed mid-grading while the others work: once a grade is stored, the first worker is
+        # stopped where it is (SIGSTOP: its claims cannot change while the table is read again)
+        # and killed if it holds a claim, else let go on (it was between two claims).
+        if any(r["state"] == "done" for r in rows):
+            os.kill(victim.pid, signal.SIGSTOP)
+            held = [r for r in claims.rows() if r["state"] == "claimed" and r["worker"].split(":")[1] == str(victim.pid)]
+            if held:
+                for pid in [victim.pid, *_descendants(victim.pid)]:
+                    try:
+                        os.kill(pid, signal.SIGKILL)
+                    except ProcessLookupError:
+                        pass
+                killed = held[0]
+                continue
+            os.kill(victim.pid, signal.SIGCONT)
+        time.sleep(0.2)
     victim.wait()
     for w in workers[1:]:
         assert w.wait() == 0
