@@ -117,7 +117,6 @@ if MISSING:
 pytestmark = pytest.mark.skipif(MISSING is not None, reason=MISSING or "")
 
 
-
 class Place:
     """The users, the course folder, the exchange and the hub's folder of one test run."""
 

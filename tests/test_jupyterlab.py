@@ -79,7 +79,6 @@ FLIPPED_KERNEL = '''def correlate1d_valid(x, w):
 '''
 
 
-
 def _serve(tmp_path_factory, mode, cwd=None):
     """A JupyterLab server under ``make lab``'s configuration (``mode`` "student") or ``make
     lab-instructor``'s ("instructor"), on a copy of the course's notebooks: yields (url, token).
